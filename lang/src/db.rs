@@ -1,0 +1,345 @@
+//! The salsa database. Source files and the workspace are inputs; the item
+//! is the unit of incrementality: a file is cut into items, each item's text
+//! is interned, and parsing and checking are memoized per item text. Editing
+//! one check's body re-parses and re-checks that check only — the module's
+//! globals are recomputed but compare equal, so nothing that depends on them
+//! re-runs. No IO, no clock in any tracked function.
+
+use crate::check::{self, Env, Globals, ItemCheck};
+use crate::diagnostic::Diagnostic;
+use crate::syntax::ast::{ImportTarget, Item, ItemKind};
+use crate::syntax::{self, Parse};
+use crate::types::Schema;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+#[salsa::input(debug)]
+pub struct SourceFile {
+    /// The path as given (workspace files) or `std/<name>.mlpol` (bundled).
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+#[salsa::input(debug)]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+}
+
+#[salsa::interned(debug)]
+pub struct ItemText<'db> {
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// One top-level item of a file: where it starts and its (interned) text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, salsa::SalsaValue)]
+pub struct ItemRef<'db> {
+    pub offset: usize,
+    pub text: ItemText<'db>,
+}
+
+#[salsa::db]
+pub trait Db: salsa::Database {
+    fn schema(&self) -> &Schema;
+    /// Records which item a check ran for (tests of incrementality).
+    fn log(&self, _event: String) {}
+}
+
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    schema: Arc<Schema>,
+    log: Option<Arc<Mutex<Vec<String>>>>,
+}
+
+impl Database {
+    pub fn new(schema: Arc<Schema>) -> Database {
+        Database { storage: salsa::Storage::default(), schema, log: None }
+    }
+
+    /// Starts recording query executions; see [`Database::take_log`].
+    pub fn with_log(mut self) -> Database {
+        self.log = Some(Arc::default());
+        self
+    }
+
+    pub fn take_log(&self) -> Vec<String> {
+        match &self.log {
+            Some(log) => log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn log(&self, event: String) {
+        if let Some(log) = &self.log {
+            if let Ok(mut l) = log.lock() {
+                l.push(event);
+            }
+        }
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn file_items(db: &dyn Db, file: SourceFile) -> Vec<ItemRef<'_>> {
+    let text = file.text(db);
+    syntax::split_items(text)
+        .into_iter()
+        .map(|r| ItemRef { offset: r.start, text: ItemText::new(db, text.get(r).unwrap_or("").to_string()) })
+        .collect()
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn parse<'db>(db: &'db dyn Db, item: ItemText<'db>) -> Parse {
+    db.log(format!("parse {}", first_line(item.text(db))));
+    syntax::parse_item(item.text(db))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().find(|l| !l.trim_start().starts_with("//") && !l.trim().is_empty()).unwrap_or("").trim()
+}
+
+/// The parsed items of a file with their offsets.
+pub fn items(db: &dyn Db, file: SourceFile) -> Vec<(usize, &Parse)> {
+    file_items(db, file).iter().map(|i| (i.offset, parse(db, i.text))).collect()
+}
+
+/// The name in the file's `module` header, if any.
+#[salsa::tracked(returns(clone))]
+pub fn module_name(db: &dyn Db, file: SourceFile) -> Option<String> {
+    items(db, file).iter().find_map(|(_, p)| match &p.ast.kind {
+        ItemKind::Module(path) => Some(path.dotted()),
+        _ => None,
+    })
+}
+
+#[salsa::tracked(returns(clone))]
+pub fn module_globals(db: &dyn Db, file: SourceFile) -> Arc<Globals> {
+    let parsed = items(db, file);
+    let items: Vec<(usize, &Item)> = parsed.iter().map(|(o, p)| (*o, &p.ast)).collect();
+    Arc::new(check::collect_globals(db.schema(), &items))
+}
+
+/// The file an import refers to: a module name (`std.mlflow`, or any module
+/// header in the workspace) or a path relative to the importing file.
+pub fn resolve_import(db: &dyn Db, ws: Workspace, from: SourceFile, target: &ImportTarget) -> Option<SourceFile> {
+    match target {
+        ImportTarget::Module(path) => {
+            let wanted = path.dotted();
+            ws.files(db).iter().copied().find(|f| module_name(db, *f).as_deref() == Some(wanted.as_str()))
+        }
+        ImportTarget::File { path, .. } => {
+            let base = from.path(db);
+            let dir = base.rsplit_once('/').map_or("", |(d, _)| d);
+            let joined = if dir.is_empty() { path.clone() } else { format!("{dir}/{path}") };
+            let wanted = normalize(&joined);
+            ws.files(db).iter().copied().find(|f| normalize(f.path(db)) == wanted)
+        }
+    }
+}
+
+/// `a/./b/../c` → `a/c` (lexically).
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// Import alias → the imported module's globals, for the checker.
+#[salsa::tracked(returns(clone))]
+pub fn file_imports(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<BTreeMap<String, Option<Arc<Globals>>>> {
+    let mut out = BTreeMap::new();
+    for (_, p) in items(db, file) {
+        if let ItemKind::Import(import) = &p.ast.kind {
+            if let Some(name) = import.bound_name() {
+                let globals = resolve_import(db, ws, file, &import.target).map(|f| module_globals(db, f));
+                out.insert(name.text, globals);
+            }
+        }
+    }
+    Arc::new(out)
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn check_item<'db>(db: &'db dyn Db, ws: Workspace, file: SourceFile, item: ItemText<'db>) -> ItemCheck {
+    db.log(format!("check {}", first_line(item.text(db))));
+    let parsed = parse(db, item);
+    let globals = module_globals(db, file);
+    let imports = file_imports(db, ws, file);
+    let env = Env { schema: db.schema(), globals: &globals, imports: &imports };
+    check::check_item(&env, &parsed.ast)
+}
+
+/// Every check id in the workspace with where it is declared.
+#[salsa::tracked(returns(ref))]
+pub fn check_ids(db: &dyn Db, ws: Workspace) -> BTreeMap<String, Vec<(SourceFile, Range<usize>)>> {
+    let mut out: BTreeMap<String, Vec<(SourceFile, Range<usize>)>> = BTreeMap::new();
+    for file in ws.files(db) {
+        for (offset, p) in items(db, *file) {
+            if let ItemKind::Check(c) = &p.ast.kind {
+                let span = c.id.span.range();
+                out.entry(c.id.dotted()).or_default().push((*file, span.start + offset..span.end + offset));
+            }
+        }
+    }
+    out
+}
+
+/// All diagnostics of one file, with file-relative spans, sorted.
+#[salsa::tracked(returns(ref))]
+pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut uses: BTreeSet<String> = BTreeSet::new();
+    let globals = module_globals(db, file);
+    let mut module_headers = 0;
+    let mut seen_globals: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    for item_ref in file_items(db, file) {
+        let offset = item_ref.offset;
+        let parsed = parse(db, item_ref.text);
+        out.extend(parsed.errors.iter().cloned().map(|d| d.shifted(offset)));
+        let checked = check_item(db, ws, file, item_ref.text);
+        out.extend(checked.diagnostics.iter().cloned().map(|d| d.shifted(offset)));
+        uses.extend(checked.uses.iter().cloned());
+        let item = &parsed.ast;
+        let name = match &item.kind {
+            ItemKind::Module(path) => {
+                module_headers += 1;
+                if module_headers > 1 {
+                    out.push(Diagnostic::error("E0008", path.span.shift(offset).range(), "a file has one `module` header"));
+                }
+                None
+            }
+            ItemKind::Import(import) => {
+                if resolve_import(db, ws, file, &import.target).is_none() {
+                    let (what, span) = match &import.target {
+                        ImportTarget::Module(p) => (p.dotted(), p.span),
+                        ImportTarget::File { path, span } => (path.clone(), *span),
+                    };
+                    out.push(
+                        Diagnostic::error("E0110", span.shift(offset).range(), format!("cannot find module `{what}`"))
+                            .with_help("import a bundled module (`std.mlflow`), a module header in the workspace, or a path relative to this file"),
+                    );
+                }
+                import.bound_name()
+            }
+            ItemKind::Param(p) => Some(p.name.clone()),
+            ItemKind::Let(l) => Some(l.name.clone()),
+            ItemKind::Fn(f) => Some(f.name.clone()),
+            _ => None,
+        };
+        if let Some(name) = name {
+            let span = name.span.shift(offset).range();
+            if let Some(first) = seen_globals.get(&name.text) {
+                out.push(
+                    Diagnostic::error("E0109", span.clone(), format!("`{}` is defined twice", name.text))
+                        .with_label(first.clone(), "first defined here"),
+                );
+            } else {
+                seen_globals.insert(name.text.clone(), span);
+            }
+        }
+    }
+    // Unused imports and params.
+    for (offset, p) in items(db, file) {
+        let (code, name, what) = match &p.ast.kind {
+            ItemKind::Import(i) if resolve_import(db, ws, file, &i.target).is_some() => {
+                ("W0001", i.bound_name(), "import")
+            }
+            ItemKind::Param(param) => ("W0002", Some(param.name.clone()), "param"),
+            _ => continue,
+        };
+        if let Some(name) = name {
+            if !uses.contains(&name.text) && !name.text.starts_with('_') {
+                out.push(
+                    Diagnostic::warning(code, name.span.shift(offset).range(), format!("{what} `{}` is never used", name.text))
+                        .with_help("remove it, or start its name with `_`"),
+                );
+            }
+        }
+    }
+    // Duplicate check ids across the workspace.
+    for (id, places) in check_ids(db, ws) {
+        if let [(first_file, first_span), rest @ ..] = places.as_slice() {
+            for (f, span) in rest {
+                if *f == file {
+                    let mut d = Diagnostic::error("E0207", span.clone(), format!("check id `{id}` is already used"));
+                    if *first_file == file {
+                        d = d.with_label(first_span.clone(), "first used here");
+                    } else {
+                        d = d.with_help(format!("first used in `{}`", first_file.path(db)));
+                    }
+                    out.push(d);
+                }
+            }
+        }
+    }
+    // Recursion among this module's functions and lets.
+    out.extend(recursion(db, file, &globals));
+    out.sort_by(|a, b| (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code)));
+    out
+}
+
+fn recursion(db: &dyn Db, file: SourceFile, globals: &Globals) -> Vec<Diagnostic> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut spans: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    for (offset, p) in items(db, file) {
+        let name = match &p.ast.kind {
+            ItemKind::Fn(f) => &f.name,
+            ItemKind::Let(l) => &l.name,
+            _ => continue,
+        };
+        spans.entry(name.text.clone()).or_insert(name.span.shift(offset).range());
+        graph.entry(name.text.clone()).or_default().extend(check::free_globals(&p.ast, globals));
+    }
+    let mut out = Vec::new();
+    for (start, span) in &spans {
+        // Is `start` reachable from itself?
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = graph.get(start).map(|s| s.iter().collect()).unwrap_or_default();
+        while let Some(n) = stack.pop() {
+            if n == start {
+                out.push(
+                    Diagnostic::error("E0301", span.clone(), format!("`{start}` is recursive"))
+                        .with_help("functions and top-level `let`s may not be recursive, so evaluation always ends"),
+                );
+                break;
+            }
+            if seen.insert(n) {
+                if let Some(next) = graph.get(n) {
+                    stack.extend(next.iter());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Diagnostics of every file of the workspace.
+pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<(SourceFile, Vec<Diagnostic>)> {
+    ws.files(db).iter().map(|f| (*f, file_diagnostics(db, ws, *f).clone())).collect()
+}

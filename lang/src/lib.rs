@@ -10,3 +10,4 @@ pub mod check;
 pub mod types;
 pub mod db;
 pub mod fmt;
+pub mod value;

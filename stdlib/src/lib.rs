@@ -1,0 +1,5 @@
+//! The world as facts: collectors that read the target repository (and, in
+//! later layers, services, buckets and the host), and the bundled `.mlpol`
+//! modules that encode the MLOps Security Validation Checklist.
+
+pub mod docs;

@@ -1,0 +1,1 @@
+//! Document parsers with provenance (being written).

@@ -1,1 +1,402 @@
-fn main() {}
+//! The `mlpol` command: `eval`, `facts`, `check`, `fmt`, `list`.
+//! Exit codes: 0 success (gate passed), 1 gate failed / `fmt --check` found
+//! changes, 2 usage, configuration or policy errors.
+
+mod report;
+
+use clap::{Parser, Subcommand};
+use mlpol_lang::diagnostic::{self, Diagnostic, Severity};
+use mlpol_stdlib::config::{self, Config, Date};
+use mlpol_stdlib::facts::{LiveFacts, Snapshot};
+use mlpol_stdlib::files::Repo;
+use mlpol_stdlib::program::{self, Program};
+use mlpol_stdlib::run;
+use report::Format;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "mlpol", version, about = "MLOps security policies as code: evaluate the MLOps Security Validation Checklist and your own checks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct PolicyArgs {
+    /// Extra policy file or directory (repeatable). `PATH/policies/` is always read.
+    #[arg(long = "policy", value_name = "FILE|DIR")]
+    policies: Vec<PathBuf>,
+    /// Leave out the bundled checklist.
+    #[arg(long)]
+    no_stdlib: bool,
+    /// Set a policy parameter (repeatable); overrides `[params]` in mlpol.toml.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Evaluate only these checks: a check id, an id prefix or a tag (repeatable).
+    #[arg(long = "only", value_name = "ID|TAG")]
+    only: Vec<String>,
+    /// Evaluate only checks of at least this severity.
+    #[arg(long, value_name = "LEVEL", value_parser = ["critical", "high", "medium", "low"])]
+    severity: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate the checks on a target directory and gate on the Security Score.
+    Eval {
+        /// The target repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Also write FORMAT to FILE (repeatable), e.g. `--output sarif=results.sarif`.
+        #[arg(long = "output", value_name = "FORMAT=FILE")]
+        outputs: Vec<String>,
+        /// Replay facts recorded by `mlpol facts` instead of collecting them.
+        #[arg(long, value_name = "FILE")]
+        facts: Option<PathBuf>,
+        /// Do not honour `mlpol:ignore` comments in the target's files.
+        #[arg(long)]
+        no_inline_ignores: bool,
+    },
+    /// Collect every fact the checks need and write them to a snapshot file.
+    Facts {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Where to write the snapshot (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Type-check policy files (default: the bundled checklist and ./policies).
+    Check {
+        paths: Vec<PathBuf>,
+        #[arg(long, value_parser = ["human", "json"], default_value = "human")]
+        format: String,
+    },
+    /// Format policy files in place (default: ./policies).
+    Fmt {
+        paths: Vec<PathBuf>,
+        /// Change nothing; exit 1 when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// List the checks with their ids, severities and titles.
+    List {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[arg(long, value_parser = ["human", "json"], default_value = "human")]
+        format: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Eval { path, policy, format, outputs, facts, no_inline_ignores } => {
+            eval(&path, &policy, format, &outputs, facts.as_deref(), !no_inline_ignores)
+        }
+        Command::Facts { path, policy, out } => facts(&path, &policy, &out),
+        Command::Check { paths, format } => check(&paths, &format),
+        Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::List { policy, format } => list(&policy, &format),
+    };
+    ExitCode::from(code)
+}
+
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("mlpol: {message}");
+    2
+}
+
+/// Policy files: `base/policies/**` when it exists, then the named ones.
+/// Returns (path as shown, text, extra diagnostics such as invalid UTF-8).
+fn load_files(base: Option<&Path>, extra: &[PathBuf]) -> Result<Vec<(String, String, Vec<Diagnostic>)>, String> {
+    let mut paths = Vec::new();
+    if let Some(base) = base {
+        let dir = base.join("policies");
+        if dir.is_dir() {
+            paths.extend(program::policy_files(&dir).map_err(|e| format!("{}: {}", e.path, e.message))?);
+        }
+    }
+    for p in extra {
+        paths.extend(program::policy_files(p).map_err(|e| format!("{}: {}", e.path, e.message))?);
+    }
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in paths {
+        let shown = p.to_string_lossy().trim_start_matches("./").to_string();
+        if !seen.insert(shown.clone()) {
+            continue;
+        }
+        let bytes = std::fs::read(&p).map_err(|e| format!("{shown}: {e}"))?;
+        let (text, diags) = match String::from_utf8(bytes) {
+            Ok(s) => (s, Vec::new()),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let d = Diagnostic::error("E0007", at..at + 1, format!("the file is not valid UTF-8 (byte {at})"))
+                    .with_help("save the file as UTF-8");
+                (text, vec![d])
+            }
+        };
+        out.push((shown, text, diags));
+    }
+    Ok(out)
+}
+
+/// Prints diagnostics; returns true when any is an error.
+fn report_diagnostics(program: &Program, extra: &BTreeMap<String, Vec<Diagnostic>>, json: bool) -> bool {
+    let color = std::io::stderr().is_terminal();
+    let mut errors = false;
+    let mut located = Vec::new();
+    for (path, text, mut diags) in program.diagnostics() {
+        if let Some(more) = extra.get(&path) {
+            diags.extend(more.iter().cloned());
+        }
+        errors |= diags.iter().any(|d| d.severity == Severity::Error);
+        if json {
+            located.extend(diags.iter().map(|d| diagnostic::locate(&path, &text, d)));
+        } else if !diags.is_empty() {
+            eprint!("{}", diagnostic::render(&path, &text, &diags, color));
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&located).unwrap_or_default());
+    }
+    errors
+}
+
+fn build_program(base: Option<&Path>, args: &PolicyArgs) -> Result<Program, u8> {
+    let files = load_files(base, &args.policies).map_err(fail)?;
+    let mut extra = BTreeMap::new();
+    let mut sources = Vec::new();
+    for (p, t, d) in files {
+        if !d.is_empty() {
+            extra.insert(p.clone(), d);
+        }
+        sources.push((p, t));
+    }
+    let program = Program::new(sources, !args.no_stdlib);
+    let has_errors = program.has_errors() || !extra.is_empty();
+    if has_errors {
+        report_diagnostics(&program, &extra, false);
+        eprintln!("mlpol: the policies have errors; nothing was evaluated");
+        return Err(2);
+    }
+    Ok(program)
+}
+
+fn load_config(target: &Path) -> Result<Config, u8> {
+    let path = target.join("mlpol.toml");
+    if !path.exists() {
+        return Ok(Config::default());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    config::parse(&path.display().to_string(), &text).map_err(fail)
+}
+
+struct Prepared {
+    program: Program,
+    config: Config,
+    options_params: mlpol_lang::value::Params,
+    only: Option<std::collections::BTreeSet<String>>,
+}
+
+fn prepare(target: &Path, args: &PolicyArgs) -> Result<Prepared, u8> {
+    if !target.is_dir() {
+        return Err(fail(format!("target `{}` is not a directory", target.display())));
+    }
+    let program = build_program(Some(target), args)?;
+    let config = load_config(target)?;
+    let mut raw = config.params.clone();
+    for p in &args.params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(fail(format!("`--param {p}` must look like NAME=VALUE")));
+        };
+        raw.insert(k.trim().to_string(), v.to_string());
+    }
+    let params = run::params(&program, &raw).map_err(fail)?;
+    let known: std::collections::BTreeSet<String> =
+        mlpol_lang::eval::check_metas(&program.db, program.ws).into_iter().map(|m| m.id).collect();
+    let only = run::select(&program, &args.only, args.severity.as_deref());
+    if let Some(sel) = &only {
+        if sel.is_empty() && !args.only.is_empty() {
+            let unknown = args.only.join(", ");
+            let mut msg = format!("`--only {unknown}` matches no check id, id prefix or tag");
+            if let Some(s) = args.only.first().and_then(|o| mlpol_lang::check::did_you_mean(o, known.iter().map(|s| s.as_str()))) {
+                msg.push_str(&format!("; did you mean `{s}`?"));
+            }
+            return Err(fail(msg));
+        }
+    }
+    Ok(Prepared { program, config, options_params: params, only })
+}
+
+fn eval(target: &Path, args: &PolicyArgs, format: Format, outputs: &[String], facts: Option<&Path>, inline: bool) -> u8 {
+    let mut extra_outputs = Vec::new();
+    for o in outputs {
+        let Some((f, file)) = o.split_once('=') else {
+            return fail(format!("`--output {o}` must look like FORMAT=FILE"));
+        };
+        let Some(f) = Format::parse(f) else {
+            return fail(format!("unknown format `{f}` (human, json, sarif, junit, markdown)"));
+        };
+        extra_outputs.push((f, PathBuf::from(file)));
+    }
+    let prepared = match prepare(target, args) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = run::Options {
+        target: target.display().to_string(),
+        config: &prepared.config,
+        params: prepared.options_params.clone(),
+        only: prepared.only.clone(),
+        min_severity: args.severity.clone(),
+        inline_ignores: inline,
+        today: Date::today(),
+    };
+    let report = match facts {
+        Some(file) => {
+            let snapshot: Snapshot = match std::fs::read_to_string(file)
+                .map_err(|e| e.to_string())
+                .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            {
+                Ok(s) => s,
+                Err(e) => return fail(format!("{}: {e}", file.display())),
+            };
+            run::run(&prepared.program, &snapshot, &options)
+        }
+        None => {
+            let live = LiveFacts::new(Repo::new(target));
+            run::run(&prepared.program, &live, &options)
+        }
+    };
+    let style = report::Style { color: std::io::stdout().is_terminal(), target: target.to_path_buf() };
+    print!("{}", report::render(format, &report, &style));
+    let file_style = report::Style { color: false, target: target.to_path_buf() };
+    for (f, path) in extra_outputs {
+        if let Err(e) = std::fs::write(&path, report::render(f, &report, &file_style)) {
+            return fail(format!("{}: {e}", path.display()));
+        }
+    }
+    if report.score.gate == "pass" {
+        0
+    } else {
+        1
+    }
+}
+
+fn facts(target: &Path, args: &PolicyArgs, out: &Path) -> u8 {
+    let prepared = match prepare(target, args) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let live = LiveFacts::new(Repo::new(target));
+    let options = run::Options {
+        target: target.display().to_string(),
+        config: &prepared.config,
+        params: prepared.options_params.clone(),
+        only: prepared.only.clone(),
+        min_severity: args.severity.clone(),
+        inline_ignores: true,
+        today: Date::today(),
+    };
+    // Evaluating is what tells which facts are needed (fact arguments may
+    // depend on other facts); the report itself is discarded.
+    let _ = run::run(&prepared.program, &live, &options);
+    let snapshot = live.snapshot(&target.display().to_string());
+    let text = match serde_json::to_string_pretty(&snapshot) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = std::fs::write(out, text + "\n") {
+        return fail(format!("{}: {e}", out.display()));
+    }
+    eprintln!("mlpol: wrote {} facts to {}", snapshot.facts.len(), out.display());
+    0
+}
+
+fn check(paths: &[PathBuf], format: &str) -> u8 {
+    let (base, extra): (Option<&Path>, &[PathBuf]) = if paths.is_empty() { (Some(Path::new(".")), &[]) } else { (None, paths) };
+    let files = match load_files(base, extra) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let mut extra_diags = BTreeMap::new();
+    let mut sources = Vec::new();
+    for (p, t, d) in files {
+        if !d.is_empty() {
+            extra_diags.insert(p.clone(), d);
+        }
+        sources.push((p, t));
+    }
+    let program = Program::new(sources, true);
+    if report_diagnostics(&program, &extra_diags, format == "json") {
+        2
+    } else {
+        0
+    }
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
+    let defaults = [PathBuf::from("policies")];
+    let roots: &[PathBuf] = if paths.is_empty() { &defaults } else { paths };
+    let mut changed = 0;
+    for root in roots {
+        if paths.is_empty() && !root.exists() {
+            continue;
+        }
+        let files = match program::policy_files(root) {
+            Ok(f) => f,
+            Err(e) => return fail(format!("{}: {}", e.path, e.message)),
+        };
+        for file in files {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => return fail(format!("{}: {e}", file.display())),
+            };
+            let formatted = mlpol_lang::fmt::format(&text);
+            if formatted != text {
+                changed += 1;
+                if check_only {
+                    println!("{}", file.display());
+                } else if let Err(e) = std::fs::write(&file, formatted) {
+                    return fail(format!("{}: {e}", file.display()));
+                }
+            }
+        }
+    }
+    if check_only && changed > 0 {
+        eprintln!("mlpol: {changed} file(s) would be reformatted");
+        1
+    } else {
+        0
+    }
+}
+
+fn list(args: &PolicyArgs, format: &str) -> u8 {
+    let program = match build_program(Some(Path::new(".")), args) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let metas = mlpol_lang::eval::check_metas(&program.db, program.ws);
+    let selected = run::select(&program, &args.only, args.severity.as_deref());
+    let metas: Vec<_> = metas.into_iter().filter(|m| selected.as_ref().is_none_or(|s| s.contains(&m.id))).collect();
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(&metas).unwrap_or_default());
+    } else {
+        for m in metas {
+            println!("{:<9} {:<40} {}  [{}]", m.severity, m.id, m.title, report::section_path(&m.section));
+        }
+    }
+    0
+}

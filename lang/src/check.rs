@@ -33,6 +33,8 @@ pub struct Global {
     /// File-relative span of the declared name.
     pub span: std::ops::Range<usize>,
     pub doc: Option<String>,
+    /// Declared by an item that did not parse: calls are not checked.
+    pub lenient: bool,
 }
 
 impl Global {
@@ -110,6 +112,7 @@ pub fn collect_globals(schema: &Schema, items: &[(usize, &Item)]) -> Globals {
                     params: Vec::new(),
                     span: span(&p.name),
                     doc: item.doc.clone(),
+                    lenient: false,
                 });
             }
             ItemKind::Fn(f) => {
@@ -121,6 +124,7 @@ pub fn collect_globals(schema: &Schema, items: &[(usize, &Item)]) -> Globals {
                     params,
                     span: span(&f.name),
                     doc: item.doc.clone(),
+                    lenient: false,
                 });
             }
             ItemKind::Let(l) => {
@@ -131,6 +135,22 @@ pub fn collect_globals(schema: &Schema, items: &[(usize, &Item)]) -> Globals {
                     params: Vec::new(),
                     span: span(&l.name),
                     doc: item.doc.clone(),
+                    lenient: false,
+                });
+            }
+            ItemKind::Broken { keyword, name } => {
+                let kind = match keyword.as_str() {
+                    "fn" => GlobalKind::Fn,
+                    "param" => GlobalKind::Param,
+                    _ => GlobalKind::Let,
+                };
+                globals.entry(name.text.clone()).or_insert(Global {
+                    kind,
+                    ty: Type::Error,
+                    params: Vec::new(),
+                    span: span(name),
+                    doc: item.doc.clone(),
+                    lenient: true,
                 });
             }
             _ => {}
@@ -158,7 +178,7 @@ pub fn collect_globals(schema: &Schema, items: &[(usize, &Item)]) -> Globals {
 pub fn check_item(env: &Env, item: &Item) -> ItemCheck {
     let mut checker = Checker::new(env);
     match &item.kind {
-        ItemKind::Module(_) | ItemKind::Error => {}
+        ItemKind::Module(_) | ItemKind::Error | ItemKind::Broken { .. } => {}
         ItemKind::Import(_) => {}
         ItemKind::Param(p) => {
             let ty = resolve_type(env.schema, &p.ty, &mut checker.diags);
@@ -816,6 +836,9 @@ impl<'a, 'e> Checker<'a, 'e> {
             return Type::Error;
         }
         let types: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
+        if g.lenient {
+            return Type::Error;
+        }
         if types.len() != g.params.len() {
             self.arity(whole.span, &g.signature(name), g.params.len(), g.params.len(), types.len());
         }

@@ -248,6 +248,7 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
                 import.bound_name()
             }
             ItemKind::Param(p) => Some(p.name.clone()),
+            ItemKind::Broken { name, .. } => Some(name.clone()),
             ItemKind::Let(l) => Some(l.name.clone()),
             ItemKind::Fn(f) => Some(f.name.clone()),
             _ => None,

@@ -11,3 +11,4 @@ pub mod types;
 pub mod db;
 pub mod fmt;
 pub mod value;
+pub mod eval;

@@ -3,3 +3,9 @@
 //! modules that encode the MLOps Security Validation Checklist.
 
 pub mod docs;
+pub mod facts;
+pub mod files;
+pub mod program;
+pub mod schema;
+pub mod config;
+pub mod run;

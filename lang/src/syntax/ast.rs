@@ -69,6 +69,10 @@ pub enum ItemKind {
     Check(Check),
     /// An item that did not parse; its errors are in `Parse::errors`.
     Error,
+    /// An item that did not parse but whose keyword and name could be read
+    /// (`fn helper(` ...): the name stays defined so its uses elsewhere do
+    /// not produce follow-on errors.
+    Broken { keyword: String, name: Name },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

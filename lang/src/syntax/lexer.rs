@@ -227,7 +227,8 @@ fn scan_string_body(bytes: &[u8], interpolate: bool) -> Result<usize, usize> {
         let Some(top) = stack.last_mut() else { return Ok(i) };
         if top.0 {
             match b {
-                b'\\' => i += 1,
+                // An escape never swallows the end of the line.
+                b'\\' if bytes.get(i + 1) != Some(&b'\n') => i += 1,
                 b'"' => {
                     stack.pop();
                     if stack.is_empty() {

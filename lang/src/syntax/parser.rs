@@ -130,9 +130,25 @@ pub fn parse_item(text: &str) -> Parse {
         Err(error) => {
             let mut parse = error_item(vec![pest_error(text, &error, 0)]);
             parse.ast.doc = doc;
+            if let Some((keyword, name)) = declared_name(text, &tokens) {
+                parse.ast.kind = ItemKind::Broken { keyword, name };
+            }
             parse
         }
     }
+}
+
+/// `fn NAME`, `let NAME` or `param NAME` at the start of a broken item or
+/// statement.
+fn declared_name(text: &str, tokens: &[super::lexer::Lexeme]) -> Option<(String, Name)> {
+    let mut code = tokens.iter().filter(|l| !l.token.is_trivia());
+    let (kw, name) = (code.next()?, code.next()?);
+    if !matches!(kw.token, Token::Fn | Token::Let | Token::Param) || name.token != Token::Ident {
+        return None;
+    }
+    let keyword = text.get(kw.range())?.to_string();
+    let name = Name { text: text.get(name.range())?.to_string(), span: Span::new(name.start, name.end) };
+    Some((keyword, name))
 }
 
 fn first_line_end(text: &str) -> usize {
@@ -183,12 +199,24 @@ fn pest_error(text: &str, error: &pest::error::Error<Rule>, offset: usize) -> Di
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    if let ErrorVariant::CustomError { message } = &error.variant {
+        // pest gives up before the stack runs out ("stack limit reached"):
+        // the input nests too deeply in a way brackets do not count.
+        if message.contains("limit reached") {
+            return Diagnostic::error("E0002", span.start + offset..span.end + offset, "nested too deeply to parse");
+        }
+    }
     let message = if expected.is_empty() {
         format!("unexpected {found_text}")
     } else {
         format!("unexpected {found_text}, expected {}", join_or(&expected))
     };
-    Diagnostic::error("E0001", span.start + offset..span.end + offset, message)
+    let mut d = Diagnostic::error("E0001", span.start + offset..span.end + offset, message);
+    let in_string = lex(text).iter().any(|l| l.token == Token::Str && l.start < pos && pos < l.end);
+    if in_string {
+        d = d.with_help("`{` in a string starts an interpolation; write `\\{` for a literal brace");
+    }
+    d
 }
 
 fn shorten(t: &str) -> String {
@@ -332,6 +360,7 @@ impl Builder<'_> {
         let mut kind = TypeExprKind::Named(Name { text: String::new(), span });
         let mut optional = false;
         if self.depth > MAX_TREE_DEPTH {
+            self.too_deep(span);
             return TypeExpr { kind, optional, span };
         }
         self.depth += 1;
@@ -369,7 +398,7 @@ impl Builder<'_> {
                 let end = pairs.get(i + 1).map_or(p.as_span().end(), |n| n.as_span().end());
                 let span = Span::new(p.as_span().start(), end);
                 self.junk(span);
-                out.push(Stmt { kind: StmtKind::Error, span });
+                out.push(Stmt { kind: self.junk_kind(span), span });
                 i += 2;
                 continue;
             }
@@ -433,11 +462,24 @@ impl Builder<'_> {
             }
             _ => {
                 self.junk(span);
-                StmtKind::Error
+                self.junk_kind(span)
             }
         };
         self.depth -= 1;
         Stmt { kind, span }
+    }
+
+    /// A broken `let x = ...` still declares `x` (with an error value), so
+    /// its uses are not reported again.
+    fn junk_kind(&self, span: Span) -> StmtKind {
+        let text = self.text.get(span.range()).unwrap_or("");
+        match declared_name(text, &lex(text)) {
+            Some((kw, mut name)) if kw == "let" => {
+                name.span = name.span.shift(span.start as usize);
+                StmtKind::Let(Let { name, ty: None, value: error_expr(span), span })
+            }
+            _ => StmtKind::Error,
+        }
     }
 
     /// Explains a junk statement by parsing it alone.
@@ -491,6 +533,7 @@ impl Builder<'_> {
     }
 
     fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let pair = skip_wrappers(pair);
         let span = span_of(&pair);
         if self.depth > MAX_TREE_DEPTH {
             self.too_deep(span);
@@ -502,101 +545,101 @@ impl Builder<'_> {
         e
     }
 
+    /// Dispatches on the node's rule. Every construct has a method of its
+    /// own so that the frames on the recursive path stay small: unoptimised
+    /// builds give a function one stack slot per local of every match arm.
     fn expr_inner(&mut self, pair: Pair<Rule>, span: Span) -> Expr {
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
         match rule {
-            Rule::expr | Rule::primary | Rule::literal => match inner.next() {
-                Some(p) => self.expr(p),
-                None => error_expr(span),
-            },
-            Rule::quant => {
-                let q = match inner.next().map(|p| p.as_str().to_string()).as_deref() {
-                    Some("all") => Quantifier::All,
-                    Some("any") => Quantifier::Any,
-                    Some("count") => Quantifier::Count,
-                    Some("filter") => Quantifier::Filter,
-                    _ => Quantifier::Map,
-                };
-                let Some(b) = inner.next().map(binding) else { return error_expr(span) };
-                let iter = inner.next().map_or(error_expr(span), |p| self.expr(p));
-                let body = inner.next().map_or(error_expr(span), |p| self.expr(p));
-                Expr {
-                    kind: ExprKind::Quant { q, binding: b, iter: Box::new(iter), body: Box::new(body) },
-                    span,
-                }
-            }
-            Rule::if_expr => {
-                let mut parts: Vec<Expr> = inner.map(|p| self.expr(p)).collect();
-                let otherwise = parts.pop().unwrap_or(error_expr(span));
-                let then = parts.pop().unwrap_or(error_expr(span));
-                let cond = parts.pop().unwrap_or(error_expr(span));
-                Expr {
-                    kind: ExprKind::If { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) },
-                    span,
-                }
-            }
+            Rule::expr | Rule::primary | Rule::literal => self.first(&mut inner, span),
+            Rule::quant => self.quant(inner, span),
+            Rule::if_expr => self.if_expr(inner, span),
             Rule::or_expr | Rule::and_expr | Rule::coalesce | Rule::sum | Rule::product | Rule::cmp_expr => {
                 self.binary_chain(inner, span)
             }
-            Rule::not_expr | Rule::unary => {
-                let mut ops = 0usize;
-                let mut operand = None;
-                for p in inner {
-                    if matches!(p.as_rule(), Rule::not_op | Rule::neg_op) {
-                        ops += 1;
-                    } else {
-                        operand = Some(self.expr(p));
-                    }
+            Rule::not_expr | Rule::unary => self.unary(rule, inner, span),
+            Rule::postfix => self.postfix(inner, span),
+            Rule::string => self.string(inner, span),
+            Rule::list => self.list(inner, span),
+            Rule::record => self.record(inner, span),
+            _ => self.leaf(rule, inner, span),
+        }
+    }
+
+    fn first(&mut self, inner: &mut pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        match inner.next() {
+            Some(p) => self.expr(p),
+            None => error_expr(span),
+        }
+    }
+
+    fn quant(&mut self, mut inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        let q = match inner.next().map(|p| p.as_str().to_string()).as_deref() {
+            Some("all") => Quantifier::All,
+            Some("any") => Quantifier::Any,
+            Some("count") => Quantifier::Count,
+            Some("filter") => Quantifier::Filter,
+            _ => Quantifier::Map,
+        };
+        let Some(b) = inner.next().map(binding) else { return error_expr(span) };
+        let iter = self.first(&mut inner, span);
+        let body = self.first(&mut inner, span);
+        Expr { kind: ExprKind::Quant { q, binding: b, iter: Box::new(iter), body: Box::new(body) }, span }
+    }
+
+    fn if_expr(&mut self, mut inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        let cond = self.first(&mut inner, span);
+        let then = self.first(&mut inner, span);
+        let otherwise = self.first(&mut inner, span);
+        Expr { kind: ExprKind::If { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) }, span }
+    }
+
+    fn string(&mut self, inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        let mut parts: Vec<StrPart> = Vec::new();
+        for p in inner {
+            match p.as_rule() {
+                Rule::interp => {
+                    let e = self.first(&mut p.into_inner(), span);
+                    parts.push(StrPart::Expr(e));
                 }
-                let mut e = operand.unwrap_or(error_expr(span));
-                if ops > MAX_TREE_DEPTH {
-                    self.too_deep(span);
-                    return error_expr(span);
+                Rule::str_escape => {
+                    let mut s = String::new();
+                    self.escape(&p, &mut s);
+                    push_lit(&mut parts, &s);
                 }
-                let op = if rule == Rule::not_expr { UnOp::Not } else { UnOp::Neg };
-                for _ in 0..ops {
-                    // Fold `-1` into a literal so `-1` and `- 1` are the same tree.
-                    e = match (op, e.kind) {
-                        (UnOp::Neg, ExprKind::Int(n)) => Expr { kind: ExprKind::Int(-n), span },
-                        (UnOp::Neg, ExprKind::Float(n)) => Expr { kind: ExprKind::Float(-n), span },
-                        (_, kind) => Expr {
-                            kind: ExprKind::Unary { op, expr: Box::new(Expr { kind, span: e.span }) },
-                            span,
-                        },
-                    };
-                }
-                e
+                _ => push_lit(&mut parts, p.as_str()),
             }
-            Rule::postfix => {
-                let Some(first) = inner.next() else { return error_expr(span) };
-                let mut e = self.expr(first);
-                let mut suffixes = 0usize;
-                for p in inner {
-                    suffixes += 1;
-                    if suffixes > MAX_TREE_DEPTH {
-                        self.too_deep(span);
-                        return error_expr(span);
-                    }
-                    let end = span_of(&p).end as usize;
-                    let whole = Span::new(span.start as usize, end);
-                    e = match p.as_rule() {
-                        Rule::field => {
-                            let n = p.into_inner().next().map(name).unwrap_or(Name { text: String::new(), span: whole });
-                            Expr { kind: ExprKind::Field { base: Box::new(e), name: n }, span: whole }
-                        }
-                        Rule::index => {
-                            let index = p.into_inner().next().map_or(error_expr(whole), |i| self.expr(i));
-                            Expr { kind: ExprKind::Index { base: Box::new(e), index: Box::new(index) }, span: whole }
-                        }
-                        _ => {
-                            let args = p.into_inner().map(|a| self.expr(a)).collect();
-                            Expr { kind: ExprKind::Call { callee: Box::new(e), args }, span: whole }
-                        }
-                    };
-                }
-                e
-            }
+        }
+        Expr { kind: ExprKind::Str(parts), span }
+    }
+
+    fn list(&mut self, inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        let mut items = Vec::new();
+        for p in inner {
+            items.push(self.expr(p));
+        }
+        Expr { kind: ExprKind::List(items), span }
+    }
+
+    fn record(&mut self, inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        let mut entries = Vec::new();
+        for entry in inner {
+            let mut e = entry.into_inner();
+            let (Some(k), Some(v)) = (e.next(), e.next()) else { continue };
+            let key = if k.as_rule() == Rule::plain_string {
+                Name { text: self.plain_string(k.clone()), span: span_of(&k) }
+            } else {
+                name(k)
+            };
+            entries.push((key, self.expr(v)));
+        }
+        Expr { kind: ExprKind::Record(entries), span }
+    }
+
+    /// Names and literals: the nodes without sub-expressions.
+    fn leaf(&mut self, rule: Rule, mut inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        match rule {
             Rule::ident => Expr { kind: ExprKind::Name(Name { text: self.slice(span), span }), span },
             Rule::null_lit => Expr { kind: ExprKind::Null, span },
             Rule::bool_lit => Expr { kind: ExprKind::Bool(self.slice(span) == "true"), span },
@@ -653,64 +696,145 @@ impl Builder<'_> {
                 }
                 Expr { kind: ExprKind::Regex(body), span }
             }
-            Rule::string => {
-                let mut parts: Vec<StrPart> = Vec::new();
-                for p in inner {
-                    match p.as_rule() {
-                        Rule::interp => {
-                            let e = p.into_inner().next().map_or(error_expr(span), |x| self.expr(x));
-                            parts.push(StrPart::Expr(e));
-                        }
-                        Rule::str_escape => {
-                            let mut s = String::new();
-                            self.escape(&p, &mut s);
-                            push_lit(&mut parts, &s);
-                        }
-                        _ => push_lit(&mut parts, p.as_str()),
-                    }
-                }
-                Expr { kind: ExprKind::Str(parts), span }
-            }
-            Rule::list => Expr { kind: ExprKind::List(inner.map(|p| self.expr(p)).collect()), span },
-            Rule::record => {
-                let mut entries = Vec::new();
-                for entry in inner {
-                    let mut e = entry.into_inner();
-                    let (Some(k), Some(v)) = (e.next(), e.next()) else { continue };
-                    let key = if k.as_rule() == Rule::plain_string {
-                        Name { text: self.plain_string(k.clone()), span: span_of(&k) }
-                    } else {
-                        name(k)
-                    };
-                    entries.push((key, self.expr(v)));
-                }
-                Expr { kind: ExprKind::Record(entries), span }
-            }
             _ => error_expr(span),
         }
     }
 
     /// `a op b op c` → left-associated binary nodes.
     fn binary_chain(&mut self, mut inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
-        let Some(first) = inner.next() else { return error_expr(span) };
+        // Each link nests the first operand one level deeper.
+        let links = inner.len() / 2;
+        if !self.reserve(links, span) {
+            return error_expr(span);
+        }
+        let Some(first) = inner.next() else {
+            self.depth -= links;
+            return error_expr(span);
+        };
         let mut lhs = self.expr(first);
-        let mut links = 0usize;
         while let (Some(op), Some(rhs)) = (inner.next(), inner.next()) {
-            links += 1;
-            if links > MAX_TREE_DEPTH {
-                self.too_deep(span);
-                return error_expr(span);
-            }
             let op = binop(&op);
             let rhs = self.expr(rhs);
             let s = lhs.span.cover(rhs.span);
             lhs = Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span: s };
         }
+        self.depth -= links;
         lhs
+    }
+
+    /// Takes `n` levels of the depth budget for a chain of `n` operators or
+    /// suffixes, which nest their operand `n` levels deeper than the chain
+    /// itself. Reports E0002 (and takes nothing) when they do not fit.
+    fn reserve(&mut self, n: usize, span: Span) -> bool {
+        if self.depth.saturating_add(n) > MAX_TREE_DEPTH {
+            self.too_deep(span);
+            return false;
+        }
+        self.depth += n;
+        true
+    }
+
+    /// `not not x`, `- - x`.
+    fn unary(&mut self, rule: Rule, inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        // Each operator nests the operand one level deeper.
+        let ops = inner.clone().filter(|p| matches!(p.as_rule(), Rule::not_op | Rule::neg_op)).count();
+        if !self.reserve(ops, span) {
+            return error_expr(span);
+        }
+        let mut operand = None;
+        for p in inner {
+            if !matches!(p.as_rule(), Rule::not_op | Rule::neg_op) {
+                operand = Some(self.expr(p));
+            }
+        }
+        self.depth -= ops;
+        let mut e = operand.unwrap_or(error_expr(span));
+        let op = if rule == Rule::not_expr { UnOp::Not } else { UnOp::Neg };
+        for _ in 0..ops {
+            // Fold `-1` into a literal so `-1` and `- 1` are the same tree.
+            e = match (op, e.kind) {
+                (UnOp::Neg, ExprKind::Int(n)) => Expr { kind: ExprKind::Int(-n), span },
+                (UnOp::Neg, ExprKind::Float(n)) => Expr { kind: ExprKind::Float(-n), span },
+                (_, kind) => Expr {
+                    kind: ExprKind::Unary { op, expr: Box::new(Expr { kind, span: e.span }) },
+                    span,
+                },
+            };
+        }
+        e
+    }
+
+    /// `base.field[index](args)...`
+    fn postfix(&mut self, inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        // Each suffix nests the base one level deeper.
+        let suffixes = inner.len().saturating_sub(1);
+        if !self.reserve(suffixes, span) {
+            return error_expr(span);
+        }
+        let e = self.suffixes(inner, span);
+        self.depth -= suffixes;
+        e
+    }
+
+    fn suffixes(&mut self, mut inner: pest::iterators::Pairs<Rule>, span: Span) -> Expr {
+        let Some(first) = inner.next() else { return error_expr(span) };
+        let mut e = self.expr(first);
+        for p in inner {
+            let end = span_of(&p).end as usize;
+            let whole = Span::new(span.start as usize, end);
+            e = match p.as_rule() {
+                Rule::field => {
+                    let n = p.into_inner().next().map(name).unwrap_or(Name { text: String::new(), span: whole });
+                    Expr { kind: ExprKind::Field { base: Box::new(e), name: n }, span: whole }
+                }
+                Rule::index => {
+                    let index = p.into_inner().next().map_or(error_expr(whole), |i| self.expr(i));
+                    Expr { kind: ExprKind::Index { base: Box::new(e), index: Box::new(index) }, span: whole }
+                }
+                _ => {
+                    let mut args = Vec::new();
+                    for a in p.into_inner() {
+                        args.push(self.expr(a));
+                    }
+                    Expr { kind: ExprKind::Call { callee: Box::new(e), args }, span: whole }
+                }
+            };
+        }
+        e
     }
 
     fn slice(&self, span: Span) -> String {
         self.text.get(span.range()).unwrap_or("").to_string()
+    }
+}
+
+/// Descends, without recursion, through the nodes that only wrap one child:
+/// `expr`, `primary`, `literal`, and operator chains without an operator.
+/// Recursion (and the depth budget) then follows the tree actually built,
+/// not the grammar's dozen precedence levels per bracket.
+fn skip_wrappers(mut pair: Pair<Rule>) -> Pair<Rule> {
+    loop {
+        match pair.as_rule() {
+            Rule::expr
+            | Rule::primary
+            | Rule::literal
+            | Rule::or_expr
+            | Rule::and_expr
+            | Rule::not_expr
+            | Rule::cmp_expr
+            | Rule::coalesce
+            | Rule::sum
+            | Rule::product
+            | Rule::unary
+            | Rule::postfix => {
+                let mut inner = pair.clone().into_inner();
+                match (inner.next(), inner.next()) {
+                    (Some(only), None) => pair = only,
+                    _ => return pair,
+                }
+            }
+            _ => return pair,
+        }
     }
 }
 

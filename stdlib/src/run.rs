@@ -1,0 +1,534 @@
+//! One run of `mlpol eval`: evaluate the program over the facts, then apply
+//! what the configuration says about the results — waivers, inline ignores,
+//! attestations — and compute the Security Score. The result is a
+//! [`Report`], the JSON contract every output format is rendered from.
+
+use crate::config::{Attestation, Config, Date, Waiver};
+use crate::program::Program;
+use mlpol_lang::eval::{self, CheckResult, FactCall, FactSource, Finding, Limits, Status};
+use mlpol_lang::value::{Kind, Origin, Params, Value};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const REPORT_VERSION: &str = "0.1.0";
+pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+impl From<&Origin> for Location {
+    fn from(o: &Origin) -> Location {
+        Location { path: o.path.clone(), line: o.line, uri: o.uri.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FindingReport {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Stable under line moves: check id + path + message.
+    pub fingerprint: String,
+    /// Why it does not count, for suppressed findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WaiverReport {
+    pub check: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    /// `active`, `expired` or `unmatched`.
+    pub state: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttestationReport {
+    pub check: String,
+    pub by: String,
+    pub role: String,
+    pub date: String,
+    pub expires: String,
+    pub evidence: String,
+    /// `valid`, `expired`, `future`, or `missing-evidence`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PolicyLocation {
+    pub path: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckReport {
+    pub id: String,
+    pub title: String,
+    pub section: Vec<String>,
+    pub severity: String,
+    pub status: Status,
+    pub message: String,
+    pub findings: Vec<FindingReport>,
+    pub suppressed: Vec<FindingReport>,
+    pub tags: Vec<String>,
+    pub remediation: String,
+    pub validation: String,
+    pub references: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    pub policy: PolicyLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationReport>,
+    pub requires_attestation: bool,
+    /// The facts the check read.
+    pub facts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct SeverityScore {
+    /// `pass` + `waived`.
+    pub passed: usize,
+    /// Every check but `skip`.
+    pub total: usize,
+    pub percent: f64,
+    pub required: f64,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skip: usize,
+    pub waived: usize,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Score {
+    pub critical: SeverityScore,
+    pub high: SeverityScore,
+    pub medium: SeverityScore,
+    pub low: SeverityScore,
+    /// `pass` or `fail`.
+    pub gate: String,
+}
+
+impl Score {
+    pub fn by_severity(&self) -> [(&'static str, &SeverityScore); 4] {
+        [("critical", &self.critical), ("high", &self.high), ("medium", &self.medium), ("low", &self.low)]
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignoffReport {
+    pub kind: String,
+    pub name: String,
+    pub role: String,
+    pub date: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub version: String,
+    pub target: String,
+    pub date: String,
+    pub checks: Vec<CheckReport>,
+    pub score: Score,
+    pub waivers: Vec<WaiverReport>,
+    pub attestations: Vec<AttestationReport>,
+    pub signoff: Vec<SignoffReport>,
+    /// Things the user should know that do not fail the run (unmatched or
+    /// expired waivers, ...).
+    pub warnings: Vec<String>,
+}
+
+pub struct Options<'a> {
+    pub target: String,
+    pub config: &'a Config,
+    pub params: Params,
+    pub only: Option<BTreeSet<String>>,
+    pub min_severity: Option<String>,
+    pub inline_ignores: bool,
+    pub today: Date,
+}
+
+/// Check ids selected by `--only ID|TAG` and `--severity`.
+pub fn select(program: &Program, only: &[String], min_severity: Option<&str>) -> Option<BTreeSet<String>> {
+    if only.is_empty() && min_severity.is_none() {
+        return None;
+    }
+    let rank = |s: &str| SEVERITIES.iter().position(|x| *x == s).unwrap_or(SEVERITIES.len());
+    let metas = eval::check_metas(&program.db, program.ws);
+    Some(
+        metas
+            .into_iter()
+            .filter(|m| only.is_empty() || only.iter().any(|o| *o == m.id || m.tags.contains(o) || m.id.starts_with(&format!("{o}."))))
+            .filter(|m| min_severity.is_none_or(|min| rank(&m.severity) <= rank(min)))
+            .map(|m| m.id)
+            .collect(),
+    )
+}
+
+pub fn run(program: &Program, facts: &dyn FactSource, opts: &Options) -> Report {
+    let results = eval::evaluate(&program.db, program.ws, facts, &opts.params, opts.only.as_ref(), Limits::default());
+    let mut warnings = Vec::new();
+    let known: BTreeSet<String> = eval::check_metas(&program.db, program.ws).into_iter().map(|m| m.id).collect();
+    let mut waiver_used = vec![false; opts.config.waivers.len()];
+    let mut checks = Vec::new();
+    for r in results {
+        checks.push(apply(r, facts, opts, &mut waiver_used, &mut warnings));
+    }
+    let mut waivers = Vec::new();
+    for (w, used) in opts.config.waivers.iter().zip(&waiver_used) {
+        let expired = w.expires < opts.today;
+        let state = if expired {
+            "expired"
+        } else if *used {
+            "active"
+        } else {
+            "unmatched"
+        };
+        let selected = opts.only.as_ref().is_none_or(|o| o.contains(&w.check));
+        if !known.contains(&w.check) {
+            warnings.push(format!("mlpol.toml:{}: waiver for unknown check `{}`", w.line, w.check));
+        } else if state == "unmatched" && selected {
+            warnings.push(format!("mlpol.toml:{}: waiver for `{}` matched no finding", w.line, w.check));
+        } else if state == "expired" && selected {
+            warnings.push(format!("mlpol.toml:{}: waiver for `{}` expired on {}", w.line, w.check, w.expires));
+        }
+        waivers.push(waiver_report(w, state));
+    }
+    let attestations = opts.config.attestations.iter().map(|a| attestation_report(a, facts, opts.today)).collect();
+    for a in &opts.config.attestations {
+        if !known.contains(&a.check) {
+            warnings.push(format!("mlpol.toml:{}: attestation for unknown check `{}`", a.line, a.check));
+        }
+    }
+    let score = score(&checks, &opts.config.thresholds);
+    Report {
+        version: REPORT_VERSION.to_string(),
+        target: opts.target.clone(),
+        date: opts.today.to_string(),
+        checks,
+        score,
+        waivers,
+        attestations,
+        signoff: opts
+            .config
+            .signoffs
+            .iter()
+            .map(|s| SignoffReport { kind: s.kind.clone(), name: s.name.clone(), role: s.role.clone(), date: s.date.to_string() })
+            .collect(),
+        warnings,
+    }
+}
+
+fn waiver_report(w: &Waiver, state: &str) -> WaiverReport {
+    WaiverReport {
+        check: w.check.clone(),
+        path: w.path.clone(),
+        reason: w.reason.clone(),
+        owner: w.owner.clone(),
+        expires: w.expires.to_string(),
+        state: state.to_string(),
+        line: w.line,
+    }
+}
+
+fn attestation_report(a: &Attestation, facts: &dyn FactSource, today: Date) -> AttestationReport {
+    let is_url = a.evidence.starts_with("https://") || a.evidence.starts_with("http://");
+    let evidence_ok = is_url || {
+        let call = FactCall { namespace: "files".into(), name: "exists".into(), args: vec![Value::str(&a.evidence)] };
+        matches!(facts.fact(&call), Ok(Value { kind: Kind::Bool(true), .. }))
+    };
+    let state = if a.date > today {
+        "future"
+    } else if a.expires() < today {
+        "expired"
+    } else if !evidence_ok {
+        "missing-evidence"
+    } else {
+        "valid"
+    };
+    AttestationReport {
+        check: a.check.clone(),
+        by: a.by.clone(),
+        role: a.role.clone(),
+        date: a.date.to_string(),
+        expires: a.expires().to_string(),
+        evidence: a.evidence.clone(),
+        state: state.to_string(),
+    }
+}
+
+/// FNV-1a: a short, stable, non-cryptographic fingerprint.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn finding_report(id: &str, f: &Finding) -> FindingReport {
+    let path = f.location.as_ref().and_then(|l| l.path.clone().or_else(|| l.uri.clone())).unwrap_or_default();
+    FindingReport {
+        message: f.message.clone(),
+        location: f.location.as_ref().map(Location::from),
+        fingerprint: fingerprint(&[id, &path, &f.message]),
+        suppressed_by: None,
+    }
+}
+
+/// Inline `mlpol:ignore <check-id> <reason>` markers of a file: line → (check, reason).
+fn inline_ignores(facts: &dyn FactSource, path: &str) -> Vec<(u32, String, String)> {
+    let call = FactCall { namespace: "files".into(), name: "ignores".into(), args: vec![Value::str(path)] };
+    let Ok(v) = facts.fact(&call) else { return Vec::new() };
+    let Kind::List(xs) = &v.kind else { return Vec::new() };
+    xs.iter()
+        .filter_map(|x| {
+            let line = match x.get("line")?.kind {
+                Kind::Int(n) => u32::try_from(n).ok()?,
+                _ => return None,
+            };
+            Some((line, x.get("check")?.as_str()?.to_string(), x.get("reason")?.as_str()?.to_string()))
+        })
+        .collect()
+}
+
+fn under(path: &str, scope: &str) -> bool {
+    path == scope || path.starts_with(&format!("{}/", scope.trim_end_matches('/')))
+}
+
+fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [bool], warnings: &mut Vec<String>) -> CheckReport {
+    let id = r.meta.id.clone();
+    let mut status = r.status;
+    let mut message = r.message.clone();
+    let mut findings: Vec<FindingReport> = r.findings.iter().map(|f| finding_report(&id, f)).collect();
+    let mut suppressed = Vec::new();
+
+    // Inline ignores in the target's files.
+    if opts.inline_ignores && status == Status::Fail {
+        let mut cache: BTreeMap<String, Vec<(u32, String, String)>> = BTreeMap::new();
+        findings.retain_mut(|f| {
+            let Some(Location { path: Some(path), line: Some(line), .. }) = &f.location else { return true };
+            let marks = cache.entry(path.clone()).or_insert_with(|| inline_ignores(facts, path));
+            match marks.iter().find(|(l, c, _)| (*l == *line || *l + 1 == *line) && *c == id) {
+                Some((l, _, reason)) => {
+                    f.suppressed_by = Some(format!("inline ignore at {path}:{l}: {reason}"));
+                    suppressed.push(f.clone());
+                    false
+                }
+                None => true,
+            }
+        });
+    }
+
+    // Waivers: unexpired ones suppress the findings in their scope.
+    let mut waiver = None;
+    if status == Status::Fail {
+        for (i, w) in opts.config.waivers.iter().enumerate() {
+            if w.check != id {
+                continue;
+            }
+            if w.expires < opts.today {
+                waiver = Some(waiver_report(w, "expired"));
+                continue;
+            }
+            let before = findings.len();
+            findings.retain_mut(|f| {
+                let path = f.location.as_ref().and_then(|l| l.path.as_deref());
+                let in_scope = match (&w.path, path) {
+                    (None, _) => true,
+                    (Some(scope), Some(p)) => under(p, scope),
+                    (Some(_), None) => false,
+                };
+                if in_scope {
+                    f.suppressed_by = Some(format!("waiver (mlpol.toml:{}): {} — {}, until {}", w.line, w.reason, w.owner, w.expires));
+                    suppressed.push(f.clone());
+                }
+                !in_scope
+            });
+            if findings.len() < before {
+                if let Some(u) = used.get_mut(i) {
+                    *u = true;
+                }
+                waiver = Some(waiver_report(w, "active"));
+            }
+        }
+    }
+    if status == Status::Fail && findings.is_empty() {
+        if let Some(w) = waiver.as_ref().filter(|w| w.state == "active") {
+            status = Status::Waived;
+            message = format!("waived until {} by {}: {}", w.expires, w.owner, w.reason);
+        } else {
+            status = Status::Pass;
+            message = "every finding is suppressed".to_string();
+        }
+    } else if status == Status::Fail {
+        if let Some(w) = waiver.as_ref().filter(|w| w.state == "expired") {
+            message = format!("{message} (the waiver for this check expired on {})", w.expires);
+        }
+        let first = findings.first().map(|f| f.message.clone()).unwrap_or_default();
+        if !suppressed.is_empty() {
+            message = if findings.len() == 1 { first } else { format!("{} findings; first: {first}", findings.len()) };
+            if let Some(w) = waiver.as_ref().filter(|w| w.state == "expired") {
+                message = format!("{message} (the waiver for this check expired on {})", w.expires);
+            }
+        }
+    }
+
+    // Attestations.
+    let attestation = opts
+        .config
+        .attestations
+        .iter()
+        .filter(|a| a.check == id)
+        .map(|a| attestation_report(a, facts, opts.today))
+        .max_by_key(|a| (a.state == "valid", a.date.clone()));
+    if r.meta.attestation && status == Status::Pass {
+        match &attestation {
+            Some(a) if a.state == "valid" => {
+                message = format!("attested by {} ({}) on {}, valid until {}", a.by, a.role, a.date, a.expires);
+            }
+            Some(a) => {
+                status = Status::Fail;
+                message = match a.state.as_str() {
+                    "expired" => format!("the attestation by {} expired on {}", a.by, a.expires),
+                    "future" => format!("the attestation by {} is dated in the future ({})", a.by, a.date),
+                    _ => format!("the attestation's evidence `{}` does not exist in the target", a.evidence),
+                };
+            }
+            None => {
+                status = Status::Fail;
+                message = format!("needs an attestation in mlpol.toml: [[attestation]] check = \"{id}\" with by, role, date and evidence");
+            }
+        }
+    }
+    let _ = warnings;
+
+    CheckReport {
+        id,
+        title: r.meta.title,
+        section: r.meta.section,
+        severity: r.meta.severity,
+        status,
+        message,
+        findings,
+        suppressed,
+        tags: r.meta.tags,
+        remediation: r.meta.remediation,
+        validation: r.meta.validation,
+        references: r.meta.references,
+        doc: r.meta.doc,
+        policy: PolicyLocation { path: r.meta.policy_path, line: r.meta.policy_line },
+        waiver,
+        attestation,
+        requires_attestation: r.meta.attestation,
+        facts: r.facts,
+    }
+}
+
+pub fn score(checks: &[CheckReport], thresholds: &BTreeMap<String, f64>) -> Score {
+    let mut by: BTreeMap<&str, SeverityScore> = BTreeMap::new();
+    for sev in SEVERITIES {
+        by.insert(sev, SeverityScore { required: thresholds.get(sev).copied().unwrap_or(100.0), ..Default::default() });
+    }
+    for c in checks {
+        let Some(s) = by.get_mut(c.severity.as_str()) else { continue };
+        match c.status {
+            Status::Pass => s.pass += 1,
+            Status::Fail => s.fail += 1,
+            Status::Error => s.error += 1,
+            Status::Skip => s.skip += 1,
+            Status::Waived => s.waived += 1,
+        }
+    }
+    let mut gate = true;
+    for s in by.values_mut() {
+        s.passed = s.pass + s.waived;
+        s.total = s.pass + s.waived + s.fail + s.error;
+        s.percent = if s.total == 0 { 100.0 } else { (s.passed as f64 * 1000.0 / s.total as f64).round() / 10.0 };
+        s.met = s.total == 0 || (s.passed as f64 * 100.0) >= s.required * s.total as f64;
+        gate &= s.met;
+    }
+    let mut take = |k: &str| by.remove(k).unwrap_or_default();
+    Score {
+        critical: take("critical"),
+        high: take("high"),
+        medium: take("medium"),
+        low: take("low"),
+        gate: if gate { "pass".to_string() } else { "fail".to_string() },
+    }
+}
+
+/// Parses `--param name=value` strings by the declared type of the param
+/// (`int`, `bool`, `duration`, `size`, `list<string>` as comma-separated,
+/// strings as they are).
+pub fn params(program: &Program, raw: &BTreeMap<String, String>) -> Result<Params, String> {
+    use mlpol_lang::syntax::ast::{ItemKind, TypeExprKind};
+    let mut declared: BTreeMap<String, String> = BTreeMap::new();
+    for file in program.files() {
+        for (_, p) in mlpol_lang::db::items(&program.db, file) {
+            if let ItemKind::Param(param) = &p.ast.kind {
+                let ty = match &param.ty.kind {
+                    TypeExprKind::Named(n) => n.text.clone(),
+                    TypeExprKind::List(_) => "list".to_string(),
+                    TypeExprKind::Map(_) => "map".to_string(),
+                };
+                declared.insert(param.name.text.clone(), ty);
+            }
+        }
+    }
+    let mut out = Params::new();
+    for (name, text) in raw {
+        let Some(ty) = declared.get(name) else {
+            let mut msg = format!("unknown parameter `{name}`");
+            if let Some(s) = mlpol_lang::check::did_you_mean(name, declared.keys().map(|s| s.as_str())) {
+                msg.push_str(&format!("; did you mean `{s}`?"));
+            }
+            return Err(msg);
+        };
+        let bad = || format!("parameter `{name}` must be a {ty}, not `{text}`");
+        let v = match ty.as_str() {
+            "int" => Value::int(text.trim().parse().map_err(|_| bad())?),
+            "float" => Value::new(Kind::Float(text.trim().parse().map_err(|_| bad())?)),
+            "bool" => match text.trim() {
+                "true" => Value::bool(true),
+                "false" => Value::bool(false),
+                _ => return Err(bad()),
+            },
+            "duration" => Value::new(Kind::Duration(unit(text, &[("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]).ok_or_else(bad)?)),
+            "size" => Value::new(Kind::Size(
+                unit(text, &[("B", 1), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]).ok_or_else(bad)?,
+            )),
+            "list" => Value::list(text.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(Value::str).collect()),
+            _ => Value::str(text),
+        };
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
+}
+
+fn unit(text: &str, units: &[(&str, i64)]) -> Option<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, u) = t.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let mult = units.iter().find(|(name, _)| *name == u).map(|(_, m)| *m)?;
+    n.checked_mul(mult)
+}

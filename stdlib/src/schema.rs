@@ -1,0 +1,70 @@
+//! The collector schema: every fact function a policy may call, with the
+//! record types it returns. The checker types fact calls from this, the
+//! language server completes from it, and `docs/language.md` lists it.
+
+use mlpol_lang::types::{Schema, Type};
+
+pub fn schema() -> Schema {
+    let mut s = Schema::default();
+    let file = || Type::record("File");
+    s.record(
+        "File",
+        "A file or directory of the target, with its path relative to the target.",
+        &[
+            ("path", Type::Str, "Path relative to the target, `/`-separated."),
+            ("name", Type::Str, "The last path component."),
+            ("ext", Type::Str, "The extension without the dot (`yaml`), or empty."),
+            ("dir", Type::Str, "The parent directory relative to the target (`` for the root)."),
+            ("kind", Type::Str, "`file`, `dir`, `symlink` or `other`."),
+            ("size", Type::Size, "Size in bytes."),
+            ("mode", Type::Int, "Permission bits, e.g. `0o640` is 416."),
+            ("uid", Type::Int, "Owner user id."),
+            ("gid", Type::Int, "Owner group id."),
+            ("link", Type::optional(Type::Str), "Target of a symbolic link."),
+            ("binary", Type::Bool, "True when the first 8 KiB contain a NUL byte."),
+        ],
+    );
+    s.record(
+        "Line",
+        "One line of a text file.",
+        &[
+            ("path", Type::Str, "Path of the file."),
+            ("line", Type::Int, "1-based line number."),
+            ("text", Type::Str, "The line without its newline."),
+        ],
+    );
+    s.record(
+        "Match",
+        "A regular-expression match in a text file.",
+        &[
+            ("path", Type::Str, "Path of the file."),
+            ("line", Type::Int, "1-based line number."),
+            ("text", Type::Str, "The whole line."),
+            ("match", Type::Str, "The matched text."),
+        ],
+    );
+    s.namespace("files", "The target's file tree. `.git/` is never listed; virtual environments, `node_modules` and build outputs are left out of globs.")
+        .function("files", "glob", &[("pattern", Type::Str)], 1, Type::list(file()), false,
+            "Regular files whose path matches the glob (`**/*.yaml`, `docker-compose*.yml`). A pattern without `/` matches the file name at any depth.")
+        .function("files", "dirs", &[("pattern", Type::Str)], 1, Type::list(file()), false,
+            "Directories whose path matches the glob.")
+        .function("files", "get", &[("path", Type::Str)], 1, Type::optional(file()), false,
+            "The file or directory at this path, or null.")
+        .function("files", "exists", &[("path", Type::Str)], 1, Type::Bool, false,
+            "Whether the path exists in the target.")
+        .function("files", "text", &[("file", file())], 1, Type::Str, false,
+            "The file's text (UTF-8, lossily). An error for binary files and files over the size limit.")
+        .function("files", "lines", &[("file", file())], 1, Type::list(Type::record("Line")), false,
+            "The file's lines, each located at its line.")
+        .function("files", "grep", &[("pattern", Type::Any), ("glob", Type::Str)], 1, Type::list(Type::record("Match")), false,
+            "Every line of the text files matching the glob (default `**/*`) that matches the regular expression, located at its line. Binary files are skipped.");
+    s.namespace("doc", "Parsed configuration documents. Every value knows its file and line, so a finding at a value points at it. A file that does not parse makes the check `error`.")
+        .function("doc", "parse", &[("file", file())], 1, Type::Doc, false,
+            "The file parsed by its name: YAML (`.yaml`, `.yml`, `.dvc`, `MLmodel`), JSON, TOML (`.toml`, `.lock`), INI (`.ini`, `.cfg`, `.dvc/config`) or dotenv (`.env*`).")
+        .function("doc", "yaml", &[("file", file())], 1, Type::Doc, false, "The file parsed as YAML.")
+        .function("doc", "json", &[("file", file())], 1, Type::Doc, false, "The file parsed as JSON.")
+        .function("doc", "toml", &[("file", file())], 1, Type::Doc, false, "The file parsed as TOML.")
+        .function("doc", "ini", &[("file", file())], 1, Type::Doc, false, "The file parsed as INI (Python configparser rules): section → key → string.")
+        .function("doc", "dotenv", &[("file", file())], 1, Type::Doc, false, "The file parsed as a dotenv file: name → string.");
+    s
+}

@@ -1,0 +1,171 @@
+//! `mlpol eval`: statuses, located findings, the score gate, exit codes,
+//! fact snapshots and fail-closed behaviour.
+
+use crate::*;
+use serde_json::Value;
+
+#[test]
+fn the_demo_platform_passes_its_gate_with_one_waiver() {
+    let out = mlpol(&repo_root(), &["eval", "tests/fixtures/demo-platform", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["version"], "0.1.0");
+    assert_eq!(report["target"], "tests/fixtures/demo-platform");
+    assert_eq!(check(&report, "dvc.credentials.not_hardcoded")["status"], "pass");
+    assert_eq!(check(&report, "team.models.small")["status"], "pass");
+    let compose = check(&report, "docker.compose.isolation");
+    assert_eq!(compose["status"], "waived");
+    assert_eq!(compose["title"], "Container Isolation");
+    assert_eq!(compose["section"], serde_json::json!(["Infrastructure Security", "Docker Containers"]));
+    assert_eq!(compose["suppressed"][0]["location"]["path"], "legacy/docker-compose.yml");
+    assert_eq!(report["score"]["gate"], "pass");
+    assert_eq!(report["score"]["medium"]["waived"], 1);
+}
+
+#[test]
+fn findings_point_at_the_offending_line() {
+    let dir = broken_platform();
+    let out = mlpol(&dir, &["eval", ".", "--format", "json"]);
+    assert_eq!(out.code, 1, "gate fails: {}", out.stderr);
+    let report = out.json();
+    let creds = check(&report, "dvc.credentials.not_hardcoded");
+    assert_eq!(creds["status"], "fail");
+    assert_eq!(creds["severity"], "critical");
+    let locations: Vec<String> = creds["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+        .collect();
+    assert_eq!(locations, vec![".dvc/config:5", "src/train.py:3"]);
+    // The finding names the key, never its value.
+    assert!(!out.stdout.contains(&fake_key_id()), "secret leaked into the report");
+
+    let compose = check(&report, "docker.compose.isolation");
+    let root = compose["findings"].as_array().unwrap().iter().find(|f| f["message"].as_str().unwrap().contains("runs as root")).unwrap();
+    assert_eq!(root["location"]["line"], 4);
+    assert_eq!(check(&report, "secrets.config_files.gitignored")["status"], "fail");
+    assert_eq!(report["score"]["critical"]["percent"], 0.0);
+    assert_eq!(report["score"]["gate"], "fail");
+}
+
+#[test]
+fn replaying_recorded_facts_gives_the_same_report() {
+    let dir = broken_platform();
+    let live = mlpol(&dir, &["eval", ".", "--format", "json"]);
+    let facts = mlpol(&dir, &["facts", ".", "--out", "facts.json"]);
+    assert_eq!(facts.code, 0, "{}", facts.stderr);
+    // Replay elsewhere: the target's files are gone, only the snapshot is left.
+    let other = temp_dir("replay");
+    std::fs::copy(dir.join("facts.json"), other.join("facts.json")).unwrap();
+    let replay = mlpol(&other, &["eval", ".", "--facts", "facts.json", "--format", "json"]);
+    assert_eq!(replay.code, live.code);
+    assert_eq!(replay.stdout, live.stdout);
+    let snapshot: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(other.join("facts.json")).unwrap()).unwrap();
+    assert!(snapshot["facts"]["doc.ini(@\".dvc/config\")"]["ok"].is_object(), "the snapshot records parsed documents");
+}
+
+#[test]
+fn when_every_collector_fails_no_check_passes() {
+    let dir = broken_platform();
+    assert_eq!(mlpol(&dir, &["facts", ".", "--out", "facts.json"]).code, 0);
+    let mut snapshot: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("facts.json")).unwrap()).unwrap();
+    let facts = snapshot["facts"].as_object_mut().unwrap();
+    assert!(facts.len() >= 5, "the snapshot holds the facts the checks read");
+    for (_, v) in facts.iter_mut() {
+        *v = serde_json::json!({ "error": { "message": "collector failed on purpose" } });
+    }
+    std::fs::write(dir.join("broken.json"), serde_json::to_string(&snapshot).unwrap()).unwrap();
+    let out = mlpol(&dir, &["eval", ".", "--facts", "broken.json", "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let report = out.json();
+    for c in report["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "error", "{} must be error, not {}", c["id"], c["status"]);
+        assert!(c["message"].as_str().unwrap().contains("collector failed on purpose"), "{}", c["message"]);
+    }
+}
+
+#[test]
+fn a_malformed_config_file_is_an_error_with_its_line_not_a_pass() {
+    let dir = temp_dir("malformed");
+    write(&dir, &[("docker-compose.yml", "services:\n  web:\n    image: [unclosed\n    user: root\n")]);
+    let out = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", "json"]);
+    let report = out.json();
+    let c = check(&report, "docker.compose.isolation");
+    assert_eq!(c["status"], "error");
+    assert!(c["message"].as_str().unwrap().contains("docker-compose.yml:"), "{}", c["message"]);
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn only_and_severity_select_checks() {
+    let dir = broken_platform();
+    let out = mlpol(&dir, &["eval", ".", "--only", "docker", "--format", "json"]);
+    let report = out.json();
+    let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["docker.compose.isolation"]);
+    let out = mlpol(&dir, &["eval", ".", "--severity", "critical", "--format", "json"]);
+    let report = out.json();
+    assert!(report["checks"].as_array().unwrap().iter().all(|c| c["severity"] == "critical"));
+    let out = mlpol(&dir, &["eval", ".", "--only", "dockr.compose.isolation"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("did you mean `docker.compose.isolation`"), "{}", out.stderr);
+}
+
+#[test]
+fn policy_errors_stop_evaluation_with_exit_2() {
+    let dir = temp_dir("policy-errors");
+    write(&dir, &[("policies/bad.mlpol", "check bad.one {\n  title = \"x\"\n  severity = hihg\n  require nope\n}\n")]);
+    let out = mlpol(&dir, &["eval", "."]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("unknown severity `hihg`"), "{}", out.stderr);
+    assert!(out.stderr.contains("unknown name `nope`"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn params_come_from_the_command_line_and_mlpol_toml() {
+    let dir = temp_dir("params");
+    let model = vec![b'x'; 2048];
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::write(dir.join("models/m.pkl"), model).unwrap();
+    write(&dir, &[("policies/p.mlpol", "param limit: size = 1MiB\ncheck p.size {\n  title = \"Model Protection\"\n  section = [\"S\"]\n  severity = low\n  for f in files.glob(\"*.pkl\") {\n    require f.size <= limit else at f: \"{f.path} is {f.size}\"\n  }\n}\n")]);
+    let ok = mlpol(&dir, &["eval", ".", "--no-stdlib", "--format", "json"]);
+    assert_eq!(check(&ok.json(), "p.size")["status"], "pass");
+    let bad = mlpol(&dir, &["eval", ".", "--no-stdlib", "--param", "limit=1KiB", "--format", "json"]);
+    let report = bad.json();
+    assert_eq!(check(&report, "p.size")["findings"][0]["message"], "models/m.pkl is 2KiB");
+    write(&dir, &[("mlpol.toml", "[params]\nlimit = \"1KiB\"\n")]);
+    let from_toml = mlpol(&dir, &["eval", ".", "--no-stdlib", "--format", "json"]);
+    assert_eq!(check(&from_toml.json(), "p.size")["status"], "fail");
+    let typo = mlpol(&dir, &["eval", ".", "--no-stdlib", "--param", "limt=1"]);
+    assert_eq!(typo.code, 2);
+    assert!(typo.stderr.contains("did you mean `limit`"), "{}", typo.stderr);
+}
+
+#[test]
+fn a_failing_requirement_without_message_names_the_values_it_saw() {
+    let dir = temp_dir("explain");
+    write(&dir, &[
+        ("a.yaml", "replicas: 5\n"),
+        ("policies/p.mlpol", "check p.replicas {\n  title = \"Resource Limits\"\n  section = [\"S\"]\n  severity = low\n  for f in files.glob(\"a.yaml\") {\n    let d = doc.yaml(f)\n    require d[\"replicas\"] <= 3\n  }\n}\n"),
+    ]);
+    let out = mlpol(&dir, &["eval", ".", "--no-stdlib", "--format", "json"]);
+    let report = out.json();
+    let f = &check(&report, "p.replicas")["findings"][0];
+    assert_eq!(f["message"], "requirement `d[\"replicas\"] <= 3` is false (d[\"replicas\"] = 5)");
+    assert_eq!(f["location"]["path"], "a.yaml");
+}
+
+#[test]
+fn inline_ignores_suppress_a_finding_unless_disabled() {
+    let dir = temp_dir("inline");
+    write(&dir, &[("docker-compose.yml", "services:\n  web:\n    image: nginx\n    mem_limit: 1g\n    cpus: 1\n    read_only: true\n    # mlpol:ignore docker.compose.isolation needs root for port 80 until SEC-9\n    user: root\n")]);
+    let out = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", "json"]);
+    let report = out.json();
+    let c = check(&report, "docker.compose.isolation");
+    assert_eq!(c["status"], "pass");
+    assert!(c["suppressed"][0]["suppressed_by"].as_str().unwrap().contains("needs root for port 80"));
+    let strict = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--no-inline-ignores", "--format", "json"]);
+    assert_eq!(check(&strict.json(), "docker.compose.isolation")["status"], "fail");
+}

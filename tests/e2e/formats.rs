@@ -103,6 +103,21 @@ fn markdown_has_the_score_table_and_the_sign_off_block() {
 }
 
 #[test]
+fn json_validates_against_the_documented_schema() {
+    let (path, _) = report("json");
+    let Some(python) = tool("MLPOL_PYTHON") else { return };
+    let schema = repo_root().join("docs/report.schema.json");
+    let out = Command::new(python).args(["-m", "check_jsonschema", "--schemafile"]).arg(&schema).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // And a report with waivers and attestations in it.
+    let demo = mlpol(&repo_root(), &["eval", "tests/fixtures/demo-platform", "--format", "json"]);
+    let demo_path = path.with_file_name("demo.json");
+    std::fs::write(&demo_path, demo.stdout).unwrap();
+    let out = Command::new(tool("MLPOL_PYTHON").unwrap()).args(["-m", "check_jsonschema", "--schemafile"]).arg(&schema).arg(&demo_path).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn several_formats_in_one_run() {
     let dir = broken_platform();
     let out = mlpol(&dir, &["eval", ".", "--format", "json", "--output", "sarif=out.sarif", "--output", "junit=out.xml", "--output", "markdown=out.md"]);

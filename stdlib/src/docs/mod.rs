@@ -29,7 +29,7 @@ mod yaml;
 pub const MAX_INPUT: usize = 16 * 1024 * 1024;
 /// Deepest nesting of lists and maps accepted.
 pub const MAX_DEPTH: usize = 256;
-/// Most values a YAML document may expand to (aliases included).
+/// Most values that the aliases of a YAML stream may expand to.
 pub const MAX_NODES: usize = 1_000_000;
 
 /// A document that could not be parsed.

@@ -108,7 +108,10 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     docs: Vec<Value>,
+    /// Values so far, aliases counted at their expanded size.
     nodes: usize,
+    /// Values produced by expanding aliases.
+    expanded: usize,
 }
 
 impl Builder {
@@ -121,6 +124,7 @@ impl Builder {
             anchors: HashMap::new(),
             docs: Vec::new(),
             nodes: 0,
+            expanded: 0,
         }
     }
 
@@ -128,14 +132,20 @@ impl Builder {
         DocError::new(&self.path, Some(line), message)
     }
 
-    fn count(&mut self, n: usize, line: u32) -> Result<(), DocError> {
+    fn count(&mut self, n: usize) {
         self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > MAX_NODES {
+    }
+
+    /// Counts the values an alias stands for against [`MAX_NODES`].
+    fn count_expansion(&mut self, n: usize, line: u32) -> Result<(), DocError> {
+        self.expanded = self.expanded.saturating_add(n);
+        if self.expanded > MAX_NODES {
             return Err(self.error(
                 line,
-                format!("document expands to more than {MAX_NODES} values (alias bomb?)"),
+                format!("aliases expand to more than {MAX_NODES} values"),
             ));
         }
+        self.count(n);
         Ok(())
     }
 
@@ -149,7 +159,7 @@ impl Builder {
                 Ok(())
             }
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, line)?;
+                self.count(1);
                 let kind = resolve_scalar(&text, style, tag.as_ref());
                 let merge_key =
                     self.mode == Mode::Yaml && style == TScalarStyle::Plain && text == "<<" && tag.is_none();
@@ -164,7 +174,7 @@ impl Builder {
                 if self.stack.len().saturating_add(height) > MAX_DEPTH {
                     return Err(self.error(line, format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
-                self.count(size, line)?;
+                self.count_expansion(size, line)?;
                 let node = Node { kind, line, size, height, text: None, merge_key: false };
                 self.deliver(node, 0)
             }
@@ -178,7 +188,7 @@ impl Builder {
         if self.stack.len() >= MAX_DEPTH {
             return Err(self.error(line, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
-        self.count(1, line)?;
+        self.count(1);
         self.stack.push(Frame { body, line, anchor, nodes_at_start: self.nodes, child_height: 0 });
         Ok(())
     }

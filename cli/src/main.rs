@@ -3,16 +3,21 @@
 //! changes, 2 usage, configuration or policy errors.
 
 mod report;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use mlpol_lang::diagnostic::{self, Diagnostic, Severity};
 use mlpol_stdlib::config::{self, Config, Date};
-use mlpol_stdlib::facts::{LiveFacts, Snapshot};
+use mlpol_stdlib::collect::{Collectors, FileCollector};
+use mlpol_stdlib::facts::Snapshot;
+use mlpol_stdlib::session::Session;
 use mlpol_stdlib::files::Repo;
 use mlpol_stdlib::program::{self, Program};
 use mlpol_stdlib::run;
 use report::Format;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,10 +30,10 @@ struct Cli {
 }
 
 #[derive(clap::Args, Clone)]
-struct PolicyArgs {
+pub struct PolicyArgs {
     /// Extra policy file or directory (repeatable). `PATH/policies/` is always read.
     #[arg(long = "policy", value_name = "FILE|DIR")]
-    policies: Vec<PathBuf>,
+    pub policies: Vec<PathBuf>,
     /// Leave out the bundled checklist.
     #[arg(long)]
     no_stdlib: bool,
@@ -41,6 +46,19 @@ struct PolicyArgs {
     /// Evaluate only checks of at least this severity.
     #[arg(long, value_name = "LEVEL", value_parser = ["critical", "high", "medium", "low"])]
     severity: Option<String>,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct CollectArgs {
+    /// Do not touch the network: checks that need network facts are `skip`.
+    #[arg(long)]
+    offline: bool,
+    /// How many facts to collect at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    jobs: usize,
+    /// Seconds before a single fact is given up (the check is `error`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +82,12 @@ enum Command {
         /// Do not honour `mlpol:ignore` comments in the target's files.
         #[arg(long)]
         no_inline_ignores: bool,
+        #[command(flatten)]
+        collect: CollectArgs,
+        /// Keep running: on every change to the target or the policies,
+        /// collect what changed and print what became failing or fixed.
+        #[arg(long)]
+        watch: bool,
     },
     /// Collect every fact the checks need and write them to a snapshot file.
     Facts {
@@ -74,6 +98,8 @@ enum Command {
         /// Where to write the snapshot (JSON).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        #[command(flatten)]
+        collect: CollectArgs,
     },
     /// Type-check policy files (default: the bundled checklist and ./policies).
     Check {
@@ -100,10 +126,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Eval { path, policy, format, outputs, facts, no_inline_ignores } => {
-            eval(&path, &policy, format, &outputs, facts.as_deref(), !no_inline_ignores)
+        Command::Eval { path, policy, format, outputs, facts, no_inline_ignores, collect, watch } => {
+            let run = EvalRun { format, inline: !no_inline_ignores, collect };
+            match (watch, facts) {
+                (true, Some(_)) => fail("`--watch` and `--facts` cannot be combined"),
+                (true, None) => watch::run(&path, &policy, &run, &outputs),
+                (false, facts) => eval(&path, &policy, &run, &outputs, facts.as_deref()),
+            }
         }
-        Command::Facts { path, policy, out } => facts(&path, &policy, &out),
+        Command::Facts { path, policy, out, collect } => facts(&path, &policy, &out, &collect),
         Command::Check { paths, format } => check(&paths, &format),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format),
@@ -111,14 +142,14 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn fail(message: impl std::fmt::Display) -> u8 {
+pub fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("mlpol: {message}");
     2
 }
 
 /// Policy files: `base/policies/**` when it exists, then the named ones.
 /// Returns (path as shown, text, extra diagnostics such as invalid UTF-8).
-fn load_files(base: Option<&Path>, extra: &[PathBuf]) -> Result<Vec<(String, String, Vec<Diagnostic>)>, String> {
+pub fn load_files(base: Option<&Path>, extra: &[PathBuf]) -> Result<Vec<(String, String, Vec<Diagnostic>)>, String> {
     let mut paths = Vec::new();
     if let Some(base) = base {
         let dir = base.join("policies");
@@ -203,14 +234,14 @@ fn load_config(target: &Path) -> Result<Config, u8> {
     config::parse(&path.display().to_string(), &text).map_err(fail)
 }
 
-struct Prepared {
-    program: Program,
-    config: Config,
-    options_params: mlpol_lang::value::Params,
-    only: Option<std::collections::BTreeSet<String>>,
+pub struct Prepared {
+    pub program: Program,
+    pub config: Config,
+    pub params: mlpol_lang::value::Params,
+    pub only: Option<BTreeSet<String>>,
 }
 
-fn prepare(target: &Path, args: &PolicyArgs) -> Result<Prepared, u8> {
+pub fn prepare(target: &Path, args: &PolicyArgs) -> Result<Prepared, u8> {
     if !target.is_dir() {
         return Err(fail(format!("target `{}` is not a directory", target.display())));
     }
@@ -237,32 +268,90 @@ fn prepare(target: &Path, args: &PolicyArgs) -> Result<Prepared, u8> {
             return Err(fail(msg));
         }
     }
-    Ok(Prepared { program, config, options_params: params, only })
+    Ok(Prepared { program, config, params, only })
 }
 
-fn eval(target: &Path, args: &PolicyArgs, format: Format, outputs: &[String], facts: Option<&Path>, inline: bool) -> u8 {
-    let mut extra_outputs = Vec::new();
+pub struct EvalRun {
+    pub format: Format,
+    pub inline: bool,
+    pub collect: CollectArgs,
+}
+
+pub fn parse_outputs(outputs: &[String]) -> Result<Vec<(Format, PathBuf)>, u8> {
+    let mut out = Vec::new();
     for o in outputs {
         let Some((f, file)) = o.split_once('=') else {
-            return fail(format!("`--output {o}` must look like FORMAT=FILE"));
+            return Err(fail(format!("`--output {o}` must look like FORMAT=FILE")));
         };
         let Some(f) = Format::parse(f) else {
-            return fail(format!("unknown format `{f}` (human, json, sarif, junit, markdown)"));
+            return Err(fail(format!("unknown format `{f}` (human, json, sarif, junit, markdown)")));
         };
-        extra_outputs.push((f, PathBuf::from(file)));
+        out.push((f, PathBuf::from(file)));
     }
+    Ok(out)
+}
+
+pub struct Live {
+    pub session: Session,
+    pub repo: Arc<Repo>,
+    pub config: Config,
+    pub only: Option<BTreeSet<String>>,
+}
+
+/// A live session on the target's files.
+pub fn live_session(target: &Path, prepared: Prepared, collect: &CollectArgs) -> Result<Live, u8> {
+    let repo = Arc::new(Repo::new(target));
+    let schema = Arc::new(mlpol_stdlib::schema::schema());
+    let mut collectors = Collectors::new(schema, vec![Arc::new(FileCollector::new(repo.clone()))]);
+    collectors.offline = collect.offline;
+    collectors.jobs = collect.jobs.max(1);
+    collectors.timeout = Duration::from_secs_f64(collect.timeout.clamp(0.001, 86_400.0));
+    let session = Session::live(prepared.program, prepared.params, collectors).map_err(fail)?;
+    Ok(Live { session, repo, config: prepared.config, only: prepared.only })
+}
+
+/// A progress bar on stderr while facts are collected, when stderr is a
+/// terminal.
+pub fn progress() -> impl FnMut(usize, usize) {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("collecting facts {bar:30} {pos}/{len}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    move |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            if done == total {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+pub fn write_reports(report: &run::Report, run: &EvalRun, outputs: &[(Format, PathBuf)], target: &Path) -> Result<(), u8> {
+    let style = report::Style { color: std::io::stdout().is_terminal(), target: target.to_path_buf() };
+    print!("{}", report::render(run.format, report, &style));
+    let file_style = report::Style { color: false, target: target.to_path_buf() };
+    for (f, path) in outputs {
+        if let Err(e) = std::fs::write(path, report::render(*f, report, &file_style)) {
+            return Err(fail(format!("{}: {e}", path.display())));
+        }
+    }
+    Ok(())
+}
+
+fn eval(target: &Path, args: &PolicyArgs, run: &EvalRun, outputs: &[String], facts: Option<&Path>) -> u8 {
+    let outputs = match parse_outputs(outputs) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let prepared = match prepare(target, args) {
         Ok(p) => p,
         Err(code) => return code,
-    };
-    let options = run::Options {
-        target: target.display().to_string(),
-        config: &prepared.config,
-        params: prepared.options_params.clone(),
-        only: prepared.only.clone(),
-        min_severity: args.severity.clone(),
-        inline_ignores: inline,
-        today: Date::today(),
     };
     let report = match facts {
         Some(file) => {
@@ -273,20 +362,23 @@ fn eval(target: &Path, args: &PolicyArgs, format: Format, outputs: &[String], fa
                 Ok(s) => s,
                 Err(e) => return fail(format!("{}: {e}", file.display())),
             };
-            run::run(&prepared.program, &snapshot, &options)
+            let mut session = Session::replay(prepared.program, prepared.params, &snapshot);
+            let results = session.evaluate(prepared.only.as_ref(), &mut |_, _| {});
+            let options = options(target, &prepared.config, prepared.only.clone(), run.inline);
+            run::report(&session.program, results, &session, &options)
         }
         None => {
-            let live = LiveFacts::new(Repo::new(target));
-            run::run(&prepared.program, &live, &options)
+            let Live { mut session, config, only, .. } = match live_session(target, prepared, &run.collect) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let results = session.evaluate(only.as_ref(), &mut progress());
+            let options = options(target, &config, only, run.inline);
+            run::report(&session.program, results, &session, &options)
         }
     };
-    let style = report::Style { color: std::io::stdout().is_terminal(), target: target.to_path_buf() };
-    print!("{}", report::render(format, &report, &style));
-    let file_style = report::Style { color: false, target: target.to_path_buf() };
-    for (f, path) in extra_outputs {
-        if let Err(e) = std::fs::write(&path, report::render(f, &report, &file_style)) {
-            return fail(format!("{}: {e}", path.display()));
-        }
+    if let Err(code) = write_reports(&report, run, &outputs, target) {
+        return code;
     }
     if report.score.gate == "pass" {
         0
@@ -295,25 +387,26 @@ fn eval(target: &Path, args: &PolicyArgs, format: Format, outputs: &[String], fa
     }
 }
 
-fn facts(target: &Path, args: &PolicyArgs, out: &Path) -> u8 {
+pub fn options<'a>(target: &Path, config: &'a Config, only: Option<BTreeSet<String>>, inline: bool) -> run::Options<'a> {
+    run::Options { target: target.display().to_string(), config, only, inline_ignores: inline, today: Date::today() }
+}
+
+fn facts(target: &Path, args: &PolicyArgs, out: &Path, collect: &CollectArgs) -> u8 {
     let prepared = match prepare(target, args) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let live = LiveFacts::new(Repo::new(target));
-    let options = run::Options {
-        target: target.display().to_string(),
-        config: &prepared.config,
-        params: prepared.options_params.clone(),
-        only: prepared.only.clone(),
-        min_severity: args.severity.clone(),
-        inline_ignores: true,
-        today: Date::today(),
+    let Live { mut session, config, only, .. } = match live_session(target, prepared, collect) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     // Evaluating is what tells which facts are needed (fact arguments may
-    // depend on other facts); the report itself is discarded.
-    let _ = run::run(&prepared.program, &live, &options);
-    let snapshot = live.snapshot(&target.display().to_string());
+    // depend on other facts); the report reads the rest (inline ignores,
+    // evidence files). The report itself is discarded.
+    let results = session.evaluate(only.as_ref(), &mut progress());
+    let options = options(target, &config, only, true);
+    let _ = run::report(&session.program, results, &session, &options);
+    let snapshot = session.snapshot(&target.display().to_string());
     let text = match serde_json::to_string_pretty(&snapshot) {
         Ok(t) => t,
         Err(e) => return fail(e),

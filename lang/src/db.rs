@@ -9,8 +9,11 @@ use crate::check::{self, Env, Globals, ItemCheck};
 use crate::diagnostic::Diagnostic;
 use crate::syntax::ast::{ImportTarget, Item, ItemKind};
 use crate::syntax::{self, Parse};
+use crate::eval::FactError;
 use crate::types::Schema;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::value::Value;
+use salsa::Setter;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -42,9 +45,21 @@ pub struct ItemRef<'db> {
     pub text: ItemText<'db>,
 }
 
+/// One collected fact, by key. Facts are inputs: setting one re-evaluates
+/// only the checks that read it.
+#[salsa::input(debug)]
+pub struct FactSlot {
+    #[returns(ref)]
+    pub value: Result<Value, FactError>,
+}
+
 #[salsa::db]
 pub trait Db: salsa::Database {
     fn schema(&self) -> &Schema;
+    /// The slot of a fact key, if the fact has been collected.
+    fn fact_slot(&self, _key: &str) -> Option<FactSlot> {
+        None
+    }
     /// Records which item a check ran for (tests of incrementality).
     fn log(&self, _event: String) {}
 }
@@ -54,18 +69,66 @@ pub trait Db: salsa::Database {
 pub struct Database {
     storage: salsa::Storage<Self>,
     schema: Arc<Schema>,
+    /// Fact slots by key. The map only grows; a lookup that finds nothing is
+    /// made visible to salsa through `EvalConfig::generation`.
+    facts: Arc<Mutex<HashMap<String, FactSlot>>>,
     log: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl Database {
     pub fn new(schema: Arc<Schema>) -> Database {
-        Database { storage: salsa::Storage::default(), schema, log: None }
+        Database { storage: salsa::Storage::default(), schema, facts: Arc::default(), log: None }
+    }
+
+    /// Sets a fact. Returns true when a new slot was created (the caller
+    /// then bumps `EvalConfig::generation`). An unchanged value is not set,
+    /// so nothing that read it is invalidated.
+    pub fn set_fact(&mut self, key: &str, value: Result<Value, FactError>) -> bool {
+        let existing = self.facts.lock().ok().and_then(|m| m.get(key).copied());
+        match existing {
+            Some(slot) => {
+                if *slot.value(self) != value {
+                    let _previous = slot.set_value(self).to(value);
+                }
+                false
+            }
+            None => {
+                let slot = FactSlot::new(self, value);
+                if let Ok(mut m) = self.facts.lock() {
+                    m.insert(key.to_string(), slot);
+                }
+                true
+            }
+        }
+    }
+
+    /// Every fact collected so far.
+    pub fn facts(&self) -> Vec<(String, Result<Value, FactError>)> {
+        let slots: Vec<(String, FactSlot)> = match self.facts.lock() {
+            Ok(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut out: Vec<(String, Result<Value, FactError>)> = slots.into_iter().map(|(k, s)| (k, s.value(self).clone())).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Keys of the collected facts.
+    pub fn fact_keys(&self) -> Vec<String> {
+        self.facts.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default()
     }
 
     /// Starts recording query executions; see [`Database::take_log`].
     pub fn with_log(mut self) -> Database {
         self.log = Some(Arc::default());
         self
+    }
+
+    /// Starts recording query executions on a database in use.
+    pub fn enable_log(&mut self) {
+        if self.log.is_none() {
+            self.log = Some(Arc::default());
+        }
     }
 
     pub fn take_log(&self) -> Vec<String> {
@@ -83,6 +146,9 @@ impl salsa::Database for Database {}
 impl Db for Database {
     fn schema(&self) -> &Schema {
         &self.schema
+    }
+    fn fact_slot(&self, key: &str) -> Option<FactSlot> {
+        self.facts.lock().ok().and_then(|m| m.get(key).copied())
     }
     fn log(&self, event: String) {
         if let Some(log) = &self.log {
@@ -168,6 +234,37 @@ pub fn normalize(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Module-level `let`, `param` and `fn` names → their item, for the
+/// evaluator. Unchanged when only a check body changes.
+#[salsa::tracked(returns(ref))]
+pub fn global_items(db: &dyn Db, file: SourceFile) -> BTreeMap<String, ItemText<'_>> {
+    let mut out = BTreeMap::new();
+    for item_ref in file_items(db, file) {
+        let name = match &parse(db, item_ref.text).ast.kind {
+            ItemKind::Let(l) => l.name.text.clone(),
+            ItemKind::Param(p) => p.name.text.clone(),
+            ItemKind::Fn(f) => f.name.text.clone(),
+            _ => continue,
+        };
+        out.entry(name).or_insert(item_ref.text);
+    }
+    out
+}
+
+/// Import alias → the imported file, for the evaluator.
+#[salsa::tracked(returns(ref))]
+pub fn import_files(db: &dyn Db, ws: Workspace, file: SourceFile) -> BTreeMap<String, Option<SourceFile>> {
+    let mut out = BTreeMap::new();
+    for (_, p) in items(db, file) {
+        if let ItemKind::Import(import) = &p.ast.kind {
+            if let Some(name) = import.bound_name() {
+                out.insert(name.text, resolve_import(db, ws, file, &import.target));
+            }
+        }
+    }
+    out
 }
 
 /// Import alias → the imported module's globals, for the checker.

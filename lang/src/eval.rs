@@ -274,6 +274,99 @@ pub fn evaluate(
     out
 }
 
+/// Inputs of an incremental evaluation besides the program and the facts.
+#[salsa::input(debug)]
+pub struct EvalConfig {
+    #[returns(ref)]
+    pub params: Params,
+    /// Bumped whenever fact slots are added; a check that met a fact with
+    /// no slot read it, so it is evaluated again then.
+    #[returns(copy)]
+    pub generation: u64,
+    /// True when every fact is already there (replay): a fact without a slot
+    /// is an error instead of pending.
+    #[returns(copy)]
+    pub complete: bool,
+}
+
+/// A check evaluated against the fact slots, with the facts it wanted but
+/// that have not been collected yet. While `missing` is not empty, `result`
+/// is provisional.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutcome {
+    pub result: CheckResult,
+    pub missing: Vec<FactCall>,
+}
+
+/// Reads facts from the database's slots; records the ones not collected.
+struct SlotFacts<'a> {
+    db: &'a dyn Db,
+    config: EvalConfig,
+    missing: RefCell<Vec<FactCall>>,
+}
+
+impl FactSource for SlotFacts<'_> {
+    fn fact(&self, call: &FactCall) -> Result<Value, FactError> {
+        let key = call.key();
+        if let Some(slot) = self.db.fact_slot(&key) {
+            return slot.value(self.db).clone();
+        }
+        if self.config.complete(self.db) {
+            return Err(FactError::new(format!("fact `{key}` is not in the snapshot")));
+        }
+        // Depend on the generation so this check runs again once the fact
+        // is there; meanwhile go on with null to discover more facts.
+        let _ = self.config.generation(self.db);
+        if !self.missing.borrow().iter().any(|c| c == call) {
+            self.missing.borrow_mut().push(call.clone());
+        }
+        Ok(Value::null())
+    }
+}
+
+/// One check, evaluated incrementally: salsa records the fact slots and
+/// items it read, and evaluates it again only when one of them changes.
+#[salsa::tracked(returns(ref))]
+pub fn eval_check<'db>(db: &'db dyn Db, ws: Workspace, config: EvalConfig, file: SourceFile, item: ItemText<'db>) -> CheckOutcome {
+    let parse = db::parse(db, item);
+    let text = item.text(db);
+    let ItemKind::Check(check) = &parse.ast.kind else {
+        return CheckOutcome { result: error_result(CheckMeta::default(), "not a check"), missing: Vec::new() };
+    };
+    db.log(format!("eval {}", check.id.dotted()));
+    // The line is filled in by the caller: it depends on where the item is.
+    let meta = meta_of(db, file, text, 0, &parse.ast, check);
+    let facts = SlotFacts { db, config, missing: RefCell::new(Vec::new()) };
+    let ev = Evaluator::new(db, ws, &facts, config.params(db), Limits::default());
+    let result = ev.run_check(file, text, meta, check);
+    CheckOutcome { result, missing: facts.missing.into_inner() }
+}
+
+fn error_result(meta: CheckMeta, message: &str) -> CheckResult {
+    CheckResult { meta, status: Status::Error, message: message.to_string(), findings: Vec::new(), facts: Vec::new() }
+}
+
+/// Every selected check evaluated incrementally, in workspace order, with
+/// its policy line.
+pub fn eval_workspace(db: &dyn Db, ws: Workspace, config: EvalConfig, only: Option<&BTreeSet<String>>) -> Vec<CheckOutcome> {
+    let mut out = Vec::new();
+    for file in ws.files(db) {
+        let text = file.text(db);
+        for item_ref in db::file_items(db, *file) {
+            let parse = db::parse(db, item_ref.text);
+            let ItemKind::Check(check) = &parse.ast.kind else { continue };
+            if only.is_some_and(|o| !o.contains(&check.id.dotted())) {
+                continue;
+            }
+            let mut outcome = eval_check(db, ws, config, *file, item_ref.text).clone();
+            outcome.result.meta.policy_line =
+                crate::diagnostic::line_col(text, item_ref.offset + check.id.span.start as usize).0;
+            out.push(outcome);
+        }
+    }
+    out
+}
+
 struct Frame {
     file: SourceFile,
     /// Text of the item being evaluated, for messages quoting the policy.
@@ -592,30 +685,12 @@ impl<'a> Evaluator<'a> {
     }
 
     fn import(&self, file: SourceFile, alias: &str) -> Option<SourceFile> {
-        for (_, parse) in db::items(self.db, file) {
-            if let ItemKind::Import(import) = &parse.ast.kind {
-                if import.bound_name().is_some_and(|n| n.text == alias) {
-                    return db::resolve_import(self.db, self.ws, file, &import.target);
-                }
-            }
-        }
-        None
+        db::import_files(self.db, self.ws, file).get(alias).copied().flatten()
     }
 
     fn find_global(&self, file: SourceFile, name: &str) -> Option<(ItemText<'a>, &'a Item)> {
-        for item_ref in db::file_items(self.db, file) {
-            let parse = db::parse(self.db, item_ref.text);
-            let found = match &parse.ast.kind {
-                ItemKind::Let(l) => l.name.text == name,
-                ItemKind::Param(p) => p.name.text == name,
-                ItemKind::Fn(f) => f.name.text == name,
-                _ => false,
-            };
-            if found {
-                return Some((item_ref.text, &parse.ast));
-            }
-        }
-        None
+        let text = *db::global_items(self.db, file).get(name)?;
+        Some((text, &db::parse(self.db, text).ast))
     }
 
     /// The value of a module-level `let` or `param`, computed once.

@@ -7,7 +7,7 @@ use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::value::{record, Kind, Origin, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, RwLock};
 
 /// Directory names never descended into by globs and scans.
 pub const SKIPPED_DIRS: &[&str] =
@@ -27,22 +27,39 @@ pub struct Entry {
     pub link: Option<String>,
 }
 
+type Walk = Arc<Result<Vec<Entry>, String>>;
+
 pub struct Repo {
     root: PathBuf,
-    entries: OnceLock<Result<Vec<Entry>, String>>,
+    /// The walk of the target, made on first use and again after `refresh`.
+    entries: RwLock<Option<Walk>>,
 }
 
 impl Repo {
     pub fn new(root: impl Into<PathBuf>) -> Repo {
-        Repo { root: root.into(), entries: OnceLock::new() }
+        Repo { root: root.into(), entries: RwLock::new(None) }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    fn entries(&self) -> Result<&[Entry], FactError> {
-        self.entries.get_or_init(|| walk(&self.root)).as_deref().map_err(|e| FactError::new(e.clone()))
+    /// Forgets the walk: the next fact walks the target again.
+    pub fn refresh(&self) {
+        if let Ok(mut e) = self.entries.write() {
+            *e = None;
+        }
+    }
+
+    fn walk(&self) -> Walk {
+        if let Some(w) = self.entries.read().ok().and_then(|e| e.clone()) {
+            return w;
+        }
+        let w: Walk = Arc::new(walk(&self.root));
+        if let Ok(mut e) = self.entries.write() {
+            *e = Some(w.clone());
+        }
+        w
     }
 
     pub fn fact(&self, call: &FactCall) -> Result<Value, FactError> {
@@ -53,11 +70,14 @@ impl Repo {
             ("files", "dirs") => self.glob(&text_arg(0), "dir"),
             ("files", "get") => {
                 let p = normalize(&text_arg(0));
-                Ok(self.entries()?.iter().find(|e| e.rel == p).map_or_else(Value::null, |e| self.file_value(e)))
+                let walk = self.walk();
+                let entries = entries(&walk)?;
+                Ok(entries.iter().find(|e| e.rel == p).map_or_else(Value::null, |e| self.file_value(e)))
             }
             ("files", "exists") => {
                 let p = normalize(&text_arg(0));
-                Ok(Value::bool(p.is_empty() || self.entries()?.iter().any(|e| e.rel == p)))
+                let walk = self.walk();
+                Ok(Value::bool(p.is_empty() || entries(&walk)?.iter().any(|e| e.rel == p)))
             }
             ("files", "text") => {
                 let (path, text) = self.read_text(&arg(0))?;
@@ -123,7 +143,8 @@ impl Repo {
     fn glob(&self, pattern: &str, kind: &str) -> Result<Value, FactError> {
         let matcher = compile_glob(pattern)?;
         let mut out = Vec::new();
-        for e in self.entries()? {
+        let walk = self.walk();
+        for e in entries(&walk)? {
             if e.kind == kind && !is_skipped(&e.rel) && matcher.is_match(&e.rel) {
                 out.push(self.file_value(e));
             }
@@ -166,7 +187,8 @@ impl Repo {
             .map_err(|e| FactError::new(format!("invalid regular expression: {e}")))?;
         let matcher = compile_glob(glob)?;
         let mut out = Vec::new();
-        for e in self.entries()? {
+        let walk = self.walk();
+        for e in entries(&walk)? {
             if e.kind != "file" || is_skipped(&e.rel) || !matcher.is_match(&e.rel) || e.size > MAX_READ {
                 continue;
             }
@@ -215,6 +237,10 @@ fn inline_ignores(path: &str, text: &str) -> Vec<Value> {
         );
     }
     out
+}
+
+fn entries(walk: &Walk) -> Result<&[Entry], FactError> {
+    walk.as_ref().as_deref().map_err(|e| FactError::new(e.clone()))
 }
 
 fn lines_of(path: &str, text: &str) -> Vec<Value> {

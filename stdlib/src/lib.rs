@@ -7,5 +7,7 @@ pub mod facts;
 pub mod files;
 pub mod program;
 pub mod schema;
+pub mod collect;
 pub mod config;
 pub mod run;
+pub mod session;

@@ -5,7 +5,7 @@
 
 use crate::config::{Attestation, Config, Date, Waiver};
 use crate::program::Program;
-use mlpol_lang::eval::{self, CheckResult, FactCall, FactSource, Finding, Limits, Status};
+use mlpol_lang::eval::{self, CheckResult, FactCall, FactSource, Finding, Status};
 use mlpol_lang::value::{Kind, Origin, Params, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,9 +156,7 @@ pub struct Report {
 pub struct Options<'a> {
     pub target: String,
     pub config: &'a Config,
-    pub params: Params,
     pub only: Option<BTreeSet<String>>,
-    pub min_severity: Option<String>,
     pub inline_ignores: bool,
     pub today: Date,
 }
@@ -180,8 +178,9 @@ pub fn select(program: &Program, only: &[String], min_severity: Option<&str>) ->
     )
 }
 
-pub fn run(program: &Program, facts: &dyn FactSource, opts: &Options) -> Report {
-    let results = eval::evaluate(&program.db, program.ws, facts, &opts.params, opts.only.as_ref(), Limits::default());
+/// Turns evaluated checks into the report: waivers, inline ignores and
+/// attestations applied (reading their facts from `facts`), score computed.
+pub fn report(program: &Program, results: Vec<CheckResult>, facts: &dyn FactSource, opts: &Options) -> Report {
     let mut warnings = Vec::new();
     let known: BTreeSet<String> = eval::check_metas(&program.db, program.ws).into_iter().map(|m| m.id).collect();
     let mut waiver_used = vec![false; opts.config.waivers.len()];

@@ -6,6 +6,7 @@ mod cli;
 mod eval;
 mod formats;
 mod waivers;
+mod watch;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

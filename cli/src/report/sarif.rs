@@ -74,8 +74,8 @@ pub fn render(report: &Report) -> String {
                     "artifactLocation": { "uri": "mlpol.toml", "uriBaseId": "%SRCROOT%" },
                     "region": { "startLine": 1 },
                 }});
-                if let Some(u) = uri {
-                    loc["message"] = json!({ "text": u });
+                if let (Some(u), Some(obj)) = (uri, loc.as_object_mut()) {
+                    obj.insert("message".into(), json!({ "text": u }));
                 }
                 obj.insert("locations".into(), json!([loc]));
             }

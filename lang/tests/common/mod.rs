@@ -1,6 +1,6 @@
 //! Test helpers shared by the language tests: a small collector schema and a
 //! workspace builder from `//- /path` multi-file fixtures.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use mlpol_lang::db::{self, Database, SourceFile, Workspace};
 use mlpol_lang::diagnostic;

@@ -13,7 +13,8 @@ use mlpol_lang::value::{Kind, Origin, Value};
 use std::sync::Arc;
 
 pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
-    let checked: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+    let checked: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
     let prepared = prepare(text);
     match yaml::parse(path, &prepared, yaml::Mode::Json) {
         Ok(value) => Ok(value),
@@ -111,7 +112,11 @@ fn convert(
     depth: usize,
 ) -> Result<Value, DocError> {
     if depth > MAX_DEPTH {
-        return Err(DocError::new(path, None, format!("nesting deeper than {MAX_DEPTH} levels")));
+        return Err(DocError::new(
+            path,
+            None,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
     }
     let kind = match value {
         serde_json::Value::Null => Kind::Null,
@@ -122,7 +127,10 @@ fn convert(
         },
         serde_json::Value::String(s) => Kind::Str(Arc::from(s.as_str())),
         serde_json::Value::Array(items) => Kind::List(Arc::new(
-            items.iter().map(|v| convert(path, v, origin, depth + 1)).collect::<Result<_, _>>()?,
+            items
+                .iter()
+                .map(|v| convert(path, v, origin, depth + 1))
+                .collect::<Result<_, _>>()?,
         )),
         serde_json::Value::Object(entries) => {
             let mut map = MapBuilder::default();
@@ -133,4 +141,29 @@ fn convert(
         }
     };
     Ok(Value::new(kind).with_origin_arc(Some(origin.clone())))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepare_keeps_lines_and_rewrites_what_yaml_refuses() {
+        let src = "{\t\"a\":\t\"\\ud83d\\ude00\\\\ud83d\"\r\n,\"b\":1\r}";
+        let out = prepare(src);
+        assert_eq!(out, "{ \"a\": \"\\U0001f600\\\\ud83d\"\r\n,\"b\":1 }");
+        assert_eq!(src.matches('\n').count(), out.matches('\n').count());
+    }
+
+    #[test]
+    fn fallback_keeps_values_without_lines() {
+        let checked: serde_json::Value =
+            serde_json::from_str("{\"b\": [1, 2.5], \"a\": null}").unwrap();
+        let v = from_serde("f.json", &checked).unwrap();
+        assert_eq!(v.get("a").map(|a| a.kind.clone()), Some(Kind::Null));
+        let b = v.get("b").unwrap();
+        assert_eq!(b.origin.as_ref().unwrap().path.as_deref(), Some("f.json"));
+        assert_eq!(b.origin.as_ref().unwrap().line, None);
+    }
 }

@@ -43,7 +43,11 @@ pub struct DocError {
 
 impl DocError {
     pub(crate) fn new(path: &str, line: Option<u32>, message: impl AsRef<str>) -> DocError {
-        DocError { path: path.to_string(), line, message: clean_message(message.as_ref()) }
+        DocError {
+            path: path.to_string(),
+            line,
+            message: clean_message(message.as_ref()),
+        }
     }
 }
 
@@ -68,13 +72,20 @@ pub enum Format {
     Dotenv,
 }
 
-/// The format of a file, from its name: `.yaml`, `.yml`, `.dvc`, `MLmodel`
-/// → YAML; `.json` (and the JSON lock files `Pipfile.lock`,
-/// `composer.lock`, `flake.lock`) → JSON; `.toml`, `Pipfile` and other
-/// `.lock` files (`uv.lock`, `poetry.lock`, `Cargo.lock`) → TOML; `.ini`,
-/// `.cfg`, `.conf` and `.dvc/config` (`config.local`) → INI; `.env`,
-/// `.env.*` and `*.env` → dotenv. `None` for anything else (including
-/// `yarn.lock`, `Gemfile.lock` and `.envrc`, which are none of these).
+/// The format of a file, from its name (extensions case-insensitive):
+///
+/// * YAML: `.yaml`, `.yml`, `.dvc`, `MLmodel`, and the YAML lock files
+///   `dvc.lock`, `pixi.lock`, `Podfile.lock`, `pubspec.lock`;
+/// * JSON: `.json`, and `Pipfile.lock`, `composer.lock`, `flake.lock`,
+///   `deno.lock`;
+/// * TOML: `.toml`, `Pipfile`, and other `.lock` files (`uv.lock`,
+///   `poetry.lock`, `pdm.lock`, `Cargo.lock`);
+/// * INI: `.ini`, `.cfg`, `.conf`, and `config` / `config.local` in a
+///   `.dvc` directory;
+/// * dotenv: `.env`, `.env.*` (`.env.local`), `*.env` (`prod.env`).
+///
+/// `None` for anything else, including `yarn.lock`, `Gemfile.lock`,
+/// `mix.lock`, `bun.lock` and `.envrc`, which are none of these.
 pub fn format_for(path: &str) -> Option<Format> {
     let normalized = path.replace('\\', "/");
     let mut parts = normalized.rsplit('/').filter(|p| !p.is_empty());
@@ -88,10 +99,13 @@ pub fn format_for(path: &str) -> Option<Format> {
     if parent == Some(".dvc") && (name == "config" || name == "config.local") {
         return Some(Format::Ini);
     }
+    // Lock files that are not TOML, and other names that look like what
+    // they are not.
     match lower.as_str() {
         "pipfile" => return Some(Format::Toml),
-        "pipfile.lock" | "composer.lock" | "flake.lock" => return Some(Format::Json),
-        "yarn.lock" | "gemfile.lock" | ".envrc" => return None,
+        "dvc.lock" | "pixi.lock" | "podfile.lock" | "pubspec.lock" => return Some(Format::Yaml),
+        "pipfile.lock" | "composer.lock" | "flake.lock" | "deno.lock" => return Some(Format::Json),
+        "yarn.lock" | "gemfile.lock" | "mix.lock" | "bun.lock" | ".envrc" => return None,
         _ => {}
     }
     // An extension needs a dot that is not the first character (`.env` has none).
@@ -162,13 +176,20 @@ fn check_input<'t>(path: &str, text: &'t str) -> Result<&'t str, DocError> {
         return Err(DocError::new(
             path,
             None,
-            format!("file is too large ({} bytes, the limit is {MAX_INPUT})", text.len()),
+            format!(
+                "file is too large ({} bytes, the limit is {MAX_INPUT})",
+                text.len()
+            ),
         ));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some(nul) = text.bytes().position(|b| b == 0) {
         let line = text.bytes().take(nul).filter(|&b| b == b'\n').count() + 1;
-        return Err(DocError::new(path, Some(line_u32(line)), "binary content (NUL byte)"));
+        return Err(DocError::new(
+            path,
+            Some(line_u32(line)),
+            "binary content (NUL byte)",
+        ));
     }
     Ok(text)
 }
@@ -179,7 +200,9 @@ fn clean_message(message: &str) -> String {
     let trimmed = one_line.trim_end_matches('.').trim();
     let mut chars = trimmed.chars();
     match chars.next() {
-        Some(first) if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) => {
+        Some(first)
+            if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) =>
+        {
             first.to_lowercase().chain(chars).collect()
         }
         _ => trimmed.to_string(),
@@ -199,7 +222,10 @@ struct Origins {
 
 impl Origins {
     fn new(path: &str) -> Origins {
-        Origins { path: path.to_string(), by_line: HashMap::new() }
+        Origins {
+            path: path.to_string(),
+            by_line: HashMap::new(),
+        }
     }
 
     fn at(&mut self, line: u32) -> Arc<Origin> {
@@ -223,7 +249,12 @@ struct LineIndex {
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 

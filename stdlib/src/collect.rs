@@ -1,0 +1,144 @@
+//! Collectors: the only code that touches the world. Each answers the fact
+//! calls of its namespaces asynchronously; [`Collectors`] runs a batch of
+//! calls concurrently on tokio with a concurrency limit and a timeout per
+//! fact, and turns `--offline` into `skip` for network facts.
+
+use crate::files::Repo;
+use mlpol_lang::eval::{FactCall, FactError};
+use mlpol_lang::types::Schema;
+use mlpol_lang::value::Value;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type FactFuture = Pin<Box<dyn Future<Output = Result<Value, FactError>> + Send + 'static>>;
+
+pub trait Collector: Send + Sync {
+    /// The namespaces whose calls this collector answers.
+    fn namespaces(&self) -> &[&str];
+    /// Collects one fact. Dropping the future cancels the work that can be
+    /// cancelled (blocking file reads finish in the background).
+    fn collect(&self, call: FactCall) -> FactFuture;
+}
+
+/// The file tree and documents of the target.
+pub struct FileCollector {
+    repo: Arc<Repo>,
+}
+
+impl FileCollector {
+    pub fn new(repo: Arc<Repo>) -> FileCollector {
+        FileCollector { repo }
+    }
+}
+
+impl Collector for FileCollector {
+    fn namespaces(&self) -> &[&str] {
+        &["files", "doc"]
+    }
+    fn collect(&self, call: FactCall) -> FactFuture {
+        let repo = self.repo.clone();
+        Box::pin(async move {
+            match tokio::task::spawn_blocking(move || repo.fact(&call)).await {
+                Ok(r) => r,
+                Err(e) => Err(FactError::new(format!("the file collector failed: {e}"))),
+            }
+        })
+    }
+}
+
+/// Facts given in advance, for unit tests of a layer.
+pub struct MemoryCollector {
+    pub namespaces: Vec<&'static str>,
+    pub facts: BTreeMap<String, Result<Value, FactError>>,
+}
+
+impl Collector for MemoryCollector {
+    fn namespaces(&self) -> &[&str] {
+        &self.namespaces
+    }
+    fn collect(&self, call: FactCall) -> FactFuture {
+        let key = call.key();
+        let r = self.facts.get(&key).cloned().unwrap_or_else(|| Err(FactError::new(format!("no fact `{key}`"))));
+        Box::pin(async move { r })
+    }
+}
+
+pub struct Collectors {
+    collectors: Vec<Arc<dyn Collector>>,
+    schema: Arc<Schema>,
+    pub offline: bool,
+    pub jobs: usize,
+    pub timeout: Duration,
+}
+
+impl Collectors {
+    pub fn new(schema: Arc<Schema>, collectors: Vec<Arc<dyn Collector>>) -> Collectors {
+        Collectors { collectors, schema, offline: false, jobs: 8, timeout: Duration::from_secs(30) }
+    }
+
+    fn start(&self, call: FactCall) -> FactFuture {
+        let network = self.schema.fact_fn(&call.namespace, &call.name).is_some_and(|f| f.network);
+        if network && self.offline {
+            let e = FactError { message: "not collected: --offline".to_string(), origin: None, skipped: true };
+            return Box::pin(async move { Err(e) });
+        }
+        match self.collectors.iter().find(|c| c.namespaces().contains(&call.namespace.as_str())) {
+            Some(c) => {
+                let timeout = self.timeout;
+                let key = call.key();
+                let fut = c.collect(call);
+                Box::pin(async move {
+                    match tokio::time::timeout(timeout, fut).await {
+                        Ok(r) => r,
+                        Err(_) => Err(FactError::new(format!("`{key}` timed out after {}s", timeout.as_secs_f64()))),
+                    }
+                })
+            }
+            None => {
+                let e = FactError::new(format!("no collector for `{}`", call.namespace));
+                Box::pin(async move { Err(e) })
+            }
+        }
+    }
+
+    /// Collects the calls concurrently (at most `jobs` at a time); results
+    /// come back in the order of `calls`. `progress(done, total)` is called
+    /// as they finish.
+    pub fn collect_all(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        calls: Vec<FactCall>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Vec<(FactCall, Result<Value, FactError>)> {
+        let total = calls.len();
+        let jobs = self.jobs.max(1);
+        let futures: Vec<(FactCall, FactFuture)> = calls.into_iter().map(|c| (c.clone(), self.start(c))).collect();
+        runtime.block_on(async move {
+            let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs));
+            let mut handles = Vec::with_capacity(total);
+            for (call, fut) in futures {
+                let semaphore = semaphore.clone();
+                handles.push((
+                    call,
+                    tokio::spawn(async move {
+                        let _permit = semaphore.acquire_owned().await;
+                        fut.await
+                    }),
+                ));
+            }
+            let mut out = Vec::with_capacity(total);
+            for (i, (call, handle)) in handles.into_iter().enumerate() {
+                let r = match handle.await {
+                    Ok(r) => r,
+                    Err(e) => Err(FactError::new(format!("collector task failed: {e}"))),
+                };
+                progress(i + 1, total);
+                out.push((call, r));
+            }
+            out
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! A session: the program, its facts and the collectors, kept together so
+//! that evaluation is incremental. `evaluate` plans, collects and evaluates
+//! in rounds: checks are evaluated against the facts collected so far, the
+//! facts they asked for but did not find are collected concurrently, and
+//! only the checks that read new or changed facts are evaluated again. The
+//! same loop serves `mlpol eval`, `mlpol facts` and `mlpol eval --watch`.
+
+use crate::collect::Collectors;
+use crate::facts::{Recorded, Snapshot};
+use crate::program::Program;
+use mlpol_lang::eval::{self, CheckResult, EvalConfig, FactCall, FactError, FactSource};
+use mlpol_lang::value::{Params, Value};
+use salsa::Setter;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// How many rounds of "evaluate, collect what was missing" before giving up:
+/// a chain of facts that each depend on the previous one is rarely longer
+/// than three.
+pub const MAX_ROUNDS: usize = 16;
+
+pub enum Source {
+    Live { collectors: Collectors, runtime: tokio::runtime::Runtime },
+    /// Replay of a snapshot: every fact is there or is an error.
+    Replay,
+}
+
+pub struct Session {
+    pub program: Program,
+    config: EvalConfig,
+    source: Source,
+    /// Facts read by the report (inline ignores, evidence files), outside
+    /// the checks.
+    extra: Mutex<BTreeMap<String, Result<Value, FactError>>>,
+    /// The call behind each collected key, to collect it again.
+    calls: Mutex<BTreeMap<String, FactCall>>,
+    pub rounds: usize,
+}
+
+impl Session {
+    pub fn live(program: Program, params: Params, collectors: Collectors) -> Result<Session, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(collectors.jobs.clamp(1, 4))
+            .enable_time()
+            .build()
+            .map_err(|e| format!("cannot start the collector runtime: {e}"))?;
+        let config = EvalConfig::new(&program.db, params, 0, false);
+        Ok(Session { program, config, source: Source::Live { collectors, runtime }, extra: Mutex::default(), calls: Mutex::default(), rounds: 0 })
+    }
+
+    pub fn replay(mut program: Program, params: Params, snapshot: &Snapshot) -> Session {
+        let mut extra = BTreeMap::new();
+        for (key, recorded) in &snapshot.facts {
+            let value = match recorded {
+                Recorded::Ok(v) => Ok(v.clone()),
+                Recorded::Error(e) => Err(e.clone()),
+            };
+            extra.insert(key.clone(), value.clone());
+            program.db.set_fact(key, value);
+        }
+        let config = EvalConfig::new(&program.db, params, 0, true);
+        Session { program, config, source: Source::Replay, extra: Mutex::new(extra), calls: Mutex::default(), rounds: 0 }
+    }
+
+    /// Evaluates the selected checks, collecting facts as they are needed.
+    pub fn evaluate(&mut self, only: Option<&BTreeSet<String>>, progress: &mut dyn FnMut(usize, usize)) -> Vec<CheckResult> {
+        self.rounds = 0;
+        loop {
+            let outcomes = eval::eval_workspace(&self.program.db, self.program.ws, self.config, only);
+            self.rounds += 1;
+            let mut missing: Vec<FactCall> = Vec::new();
+            let mut seen = BTreeSet::new();
+            for o in &outcomes {
+                for call in &o.missing {
+                    if seen.insert(call.key()) {
+                        missing.push(call.clone());
+                    }
+                }
+            }
+            let Source::Live { collectors, runtime } = &self.source else {
+                return outcomes.into_iter().map(|o| o.result).collect();
+            };
+            if missing.is_empty() {
+                return outcomes.into_iter().map(|o| o.result).collect();
+            }
+            if self.rounds > MAX_ROUNDS {
+                return outcomes
+                    .into_iter()
+                    .map(|o| {
+                        let mut r = o.result;
+                        if !o.missing.is_empty() {
+                            r.status = eval::Status::Error;
+                            r.message = format!("its facts depend on each other more than {MAX_ROUNDS} levels deep");
+                            r.findings.clear();
+                        }
+                        r
+                    })
+                    .collect();
+            }
+            let collected = collectors.collect_all(runtime, missing, progress);
+            let mut added = false;
+            for (call, value) in collected {
+                let key = call.key();
+                added |= self.program.db.set_fact(&key, value);
+                if let Ok(mut calls) = self.calls.lock() {
+                    calls.insert(key, call);
+                }
+            }
+            if added {
+                let generation = self.config.generation(&self.program.db);
+                let _previous = self.config.set_generation(&mut self.program.db).to(generation + 1);
+            }
+        }
+    }
+
+    /// Collects again every fact already collected whose key `affected`
+    /// says may have changed (after files changed on disk); only changed
+    /// values invalidate the checks that read them. Returns how many
+    /// facts changed.
+    pub fn recollect(&mut self, affected: &dyn Fn(&str) -> bool) -> usize {
+        let Source::Live { collectors, runtime } = &self.source else { return 0 };
+        let before: BTreeMap<String, Result<Value, FactError>> = self.program.db.facts().into_iter().collect();
+        let calls: Vec<FactCall> = self
+            .program
+            .db
+            .fact_keys()
+            .into_iter()
+            .filter(|k| affected(k))
+            .filter_map(|k| self.calls.lock().ok().and_then(|c| c.get(&k).cloned()))
+            .collect();
+        let collected = collectors.collect_all(runtime, calls, &mut |_, _| {});
+        let mut changed = 0;
+        for (call, value) in collected {
+            let key = call.key();
+            if before.get(&key) != Some(&value) {
+                changed += 1;
+            }
+            self.program.db.set_fact(&key, value);
+        }
+        // Report facts (inline ignores, evidence) are read again on demand.
+        if let Ok(mut extra) = self.extra.lock() {
+            extra.retain(|k, _| !affected(k));
+        }
+        changed
+    }
+
+    /// Every fact read so far, checks and report alike.
+    pub fn snapshot(&self, target: &str) -> Snapshot {
+        let mut facts: BTreeMap<String, Recorded> = BTreeMap::new();
+        for (k, v) in self.program.db.facts() {
+            facts.insert(k, recorded(&v));
+        }
+        if let Ok(extra) = self.extra.lock() {
+            for (k, v) in extra.iter() {
+                facts.insert(k.clone(), recorded(v));
+            }
+        }
+        Snapshot { version: Snapshot::VERSION, target: target.to_string(), facts }
+    }
+}
+
+fn recorded(v: &Result<Value, FactError>) -> Recorded {
+    match v {
+        Ok(v) => Recorded::Ok(v.clone()),
+        Err(e) => Recorded::Error(e.clone()),
+    }
+}
+
+/// Facts the report reads after evaluation (inline ignores, attestation
+/// evidence) are collected on demand and recorded for replay.
+impl FactSource for Session {
+    fn fact(&self, call: &FactCall) -> Result<Value, FactError> {
+        let key = call.key();
+        if let Some(v) = self.extra.lock().ok().and_then(|e| e.get(&key).cloned()) {
+            return v;
+        }
+        let value = match &self.source {
+            Source::Live { collectors, runtime } => collectors
+                .collect_all(runtime, vec![call.clone()], &mut |_, _| {})
+                .pop()
+                .map_or_else(|| Err(FactError::new("not collected")), |(_, v)| v),
+            Source::Replay => Err(FactError::new(format!("fact `{key}` is not in the snapshot"))),
+        };
+        if let Ok(mut extra) = self.extra.lock() {
+            extra.insert(key.clone(), value.clone());
+        }
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.insert(key, call.clone());
+        }
+        value
+    }
+}
+
+/// Whether a fact may have changed when these files (paths relative to the
+/// target) changed: facts over the whole tree always, facts about one file
+/// when it is that file.
+pub fn affected_by(key: &str, changed: &[String]) -> bool {
+    const TREE: [&str; 5] = ["files.glob(", "files.dirs(", "files.grep(", "files.exists(", "files.get("];
+    if TREE.iter().any(|t| key.starts_with(t)) {
+        return true;
+    }
+    changed.iter().any(|p| {
+        let quoted = serde_json::to_string(p).unwrap_or_default();
+        key.contains(&format!("@{quoted}")) || key.contains(&format!("({quoted})"))
+    })
+}

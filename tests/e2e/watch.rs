@@ -1,0 +1,80 @@
+//! `mlpol eval --watch` on a real directory: an edit is picked up, only the
+//! affected check is evaluated again, and a fix is reported.
+
+use crate::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct Watch {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watch {
+    /// Waits for a line containing `needle`, returning every line seen.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+        }
+        panic!("no line with `{needle}` within 20 s; saw:\n{}", seen.join("\n"));
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn watch(dir: &std::path::Path) -> Watch {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlpol"))
+        .args(["eval", ".", "--watch", "--only", "docker", "--only", "secrets"])
+        .current_dir(dir)
+        .env("MLPOL_TODAY", TODAY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    Watch { child, lines: rx }
+}
+
+#[test]
+fn watch_reports_what_became_failing_and_what_was_fixed() {
+    let dir = temp_dir("watch");
+    let good = "services:\n  web:\n    image: x\n    user: \"1000\"\n    read_only: true\n    mem_limit: 1g\n    cpus: 1\n";
+    write(&dir, &[("docker-compose.yml", good), (".gitignore", ".env\n")]);
+    let w = watch(&dir);
+    w.until("watching");
+    // Give the watcher a moment to be in place before the first edit.
+    std::thread::sleep(Duration::from_millis(300));
+    write(&dir, &[("docker-compose.yml", &good.replace("\"1000\"", "root"))]);
+    let seen = w.until("checks evaluated again");
+    assert!(seen.iter().any(|l| l.starts_with("failing   docker.compose.isolation (fail)")), "{seen:#?}");
+    let summary = seen.last().unwrap();
+    assert!(summary.contains("1 of 2 checks evaluated again"), "{summary}");
+    assert!(summary.ends_with("gate fail"), "{summary}");
+    write(&dir, &[("docker-compose.yml", good)]);
+    let seen = w.until("checks evaluated again");
+    assert!(seen.iter().any(|l| l.starts_with("fixed     docker.compose.isolation (pass)")), "{seen:#?}");
+    assert!(seen.last().unwrap().ends_with("gate pass"));
+}

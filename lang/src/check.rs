@@ -869,7 +869,9 @@ impl<'a, 'e> Checker<'a, 'e> {
 
     fn binary(&mut self, op: BinOp, l: &Type, r: &Type, span: Span) -> Type {
         use BinOp::*;
-        let dynamic = l.is_dynamic() || r.is_dynamic();
+        // A literal `null` operand is decided at run time (comparisons with
+        // null are false), like a dynamic one.
+        let dynamic = l.is_dynamic() || r.is_dynamic() || *l == Type::Null || *r == Type::Null;
         let lb = l.strip_optional();
         let rb = r.strip_optional();
         let numeric_like = |t: &Type| t.is_numeric() || matches!(t, Type::Duration | Type::Size);

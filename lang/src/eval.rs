@@ -880,6 +880,9 @@ impl<'a> Evaluator<'a> {
         let origin = a.origin.clone();
         let s = |v: &Value| v.as_str().map(str::to_string);
         let wrong = || Stop::msg(format!("`{name}` cannot take a {}", a.type_name()));
+        // Text derived from a secret stays secret.
+        let secret = a.is_secret();
+        let text = |s: &str| if secret { Value::secret(s) } else { Value::str(s) };
         let v = match name {
             "len" => Value::int(match &a.kind {
                 Kind::List(xs) => xs.len() as i64,
@@ -892,7 +895,7 @@ impl<'a> Evaluator<'a> {
             "is_empty" => Value::bool(match &a.kind {
                 Kind::List(xs) => xs.is_empty(),
                 Kind::Map(m) => m.is_empty(),
-                Kind::Str(x) => x.is_empty(),
+                Kind::Str(_) | Kind::Secret { .. } => a.as_str().is_none_or(str::is_empty),
                 Kind::Null => true,
                 _ => return Err(wrong()),
             }),
@@ -903,7 +906,7 @@ impl<'a> Evaluator<'a> {
                     "upper" => x.to_uppercase(),
                     _ => x.trim().to_string(),
                 };
-                Value::str(out).with_origin_arc(origin)
+                text(&out).with_origin_arc(origin)
             }
             "starts_with" | "ends_with" => {
                 let (Some(x), Some(y)) = (s(&a), s(&arg(1))) else { return Ok(Value::bool(false)) };
@@ -913,9 +916,9 @@ impl<'a> Evaluator<'a> {
             "split" => {
                 let (Some(x), Some(sep)) = (s(&a), s(&arg(1))) else { return Err(wrong()) };
                 let parts: Vec<Value> = if sep.is_empty() {
-                    x.chars().map(|c| Value::str(c.to_string())).collect()
+                    x.chars().map(|c| text(&c.to_string())).collect()
                 } else {
-                    x.split(sep.as_str()).map(|p| Value::str(p).with_origin_arc(origin.clone())).collect()
+                    x.split(sep.as_str()).map(|p| text(p).with_origin_arc(origin.clone())).collect()
                 };
                 self.check_size(parts.len())?;
                 Value::list(parts)
@@ -934,7 +937,7 @@ impl<'a> Evaluator<'a> {
                 if out.len() > self.limits.string_bytes {
                     return Err(Stop::msg("string too large"));
                 }
-                Value::str(out).with_origin_arc(origin)
+                text(&out).with_origin_arc(origin)
             }
             "keys" => match &a.kind {
                 Kind::Map(m) => Value::list(value::keys(m)),
@@ -1051,9 +1054,9 @@ impl<'a> Evaluator<'a> {
                 };
                 let re = self.regex(&pattern)?;
                 if name == "find" {
-                    re.find(&x).map_or_else(Value::null, |m| Value::str(m.as_str()).with_origin_arc(origin))
+                    re.find(&x).map_or_else(Value::null, |m| text(m.as_str()).with_origin_arc(origin))
                 } else {
-                    let all: Vec<Value> = re.find_iter(&x).take(self.limits.collection).map(|m| Value::str(m.as_str()).with_origin_arc(origin.clone())).collect();
+                    let all: Vec<Value> = re.find_iter(&x).take(self.limits.collection).map(|m| text(m.as_str()).with_origin_arc(origin.clone())).collect();
                     Value::list(all)
                 }
             }

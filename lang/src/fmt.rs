@@ -21,9 +21,8 @@
 //! Blank lines are collapsed to at most one and dropped at the start and the
 //! end of the file, after a line ending with `{` and before a line starting
 //! with `}`. Token texts are copied verbatim, except that the trailing
-//! whitespace of comments and of unterminated strings is trimmed (an
-//! unterminated string ending in a backslash keeps one space, so that the
-//! backslash cannot escape the newline).
+//! whitespace of comments and of unterminated strings is trimmed (a string
+//! never spans lines, so this cannot change what is lexed).
 //!
 //! The formatter never changes the token sequence. Joining two tokens could
 //! make the lexer see something else (`1 . 5` is not `1.5`, `- >` is not
@@ -136,21 +135,12 @@ fn split_lines(text: &str) -> Vec<Vec<Tok<'_>>> {
 
 /// The printed text of a token: its source text, minus the trailing
 /// whitespace of comments and unterminated strings (tokens that run to the
-/// end of their line, so trimming them cannot change what is lexed). An
-/// unterminated string that would then end with a backslash keeps one space:
-/// the backslash may escape the next character, and must not escape the
-/// newline, or the string would go on on the next line.
+/// end of their line, so trimming them cannot change what is lexed: the
+/// lexer never lets a backslash escape the end of a line).
 fn token_text(kind: Token, raw: &str) -> Cow<'_, str> {
     match kind {
         Token::Comment | Token::DocComment => Cow::Borrowed(raw.trim_end()),
-        Token::Error if raw.starts_with('"') || raw.starts_with("re\"") => {
-            let trimmed = raw.trim_end();
-            if trimmed.ends_with('\\') {
-                Cow::Owned(format!("{trimmed} "))
-            } else {
-                Cow::Borrowed(trimmed)
-            }
-        }
+        Token::Error if raw.starts_with('"') || raw.starts_with("re\"") => Cow::Borrowed(raw.trim_end()),
         _ => Cow::Borrowed(raw),
     }
 }
@@ -700,14 +690,10 @@ check demo.example {
         assert_formats("// only a comment", "// only a comment\n");
         assert_formats("x\n// comment at the end", "x\n// comment at the end\n");
         assert_formats("x = re\"abc", "x = re\"abc\n");
-        // A backslash ending an unterminated string must not escape the newline.
-        assert_formats("x = \"abc\\", "x = \"abc\\ \n");
-        assert_formats("x = \"abc\\  \r\ny", "x = \"abc\\ \ny\n");
-        // An escaped newline continues a string: the token is copied verbatim.
-        assert_formats(
-            "check c {\nx = \"a\\\n  b\"\n}",
-            "check c {\n  x = \"a\\\n  b\"\n}\n",
-        );
+        // A backslash cannot escape the end of a line: the string ends there.
+        assert_formats("x = \"abc\\", "x = \"abc\\\n");
+        assert_formats("x = \"abc\\  \r\ny", "x = \"abc\\\ny\n");
+        assert_formats("check c {\nx = \"a\\\n  b\"\n}", "check c {\n  x = \"a\\\n  b\"\n}\n");
         for input in [
             "}",
             ")",

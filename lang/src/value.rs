@@ -92,6 +92,13 @@ impl Value {
     pub fn str(s: impl AsRef<str>) -> Value {
         Value::new(Kind::Str(Arc::from(s.as_ref())))
     }
+    /// A secret value: prints as [`mask`] of its text.
+    pub fn secret(clear: &str) -> Value {
+        Value::new(Kind::Secret { clear: Some(Arc::from(clear)), redacted: Arc::from(mask(clear).as_str()) })
+    }
+    pub fn is_secret(&self) -> bool {
+        matches!(self.kind, Kind::Secret { .. })
+    }
     pub fn list(xs: Vec<Value>) -> Value {
         Value::new(Kind::List(Arc::new(xs)))
     }
@@ -203,6 +210,19 @@ impl Value {
             _ => write!(f, "{self}"),
         }
     }
+}
+
+/// The redacted form of a secret: the first four and last three characters
+/// of a value of 16 characters or more (`AKIA*************FGH`), nothing of a
+/// shorter one.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 16 {
+        return "*".repeat(8);
+    }
+    let head: String = chars.iter().take(4).collect();
+    let tail: String = chars.iter().skip(chars.len() - 3).collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
 }
 
 pub fn format_duration(seconds: i64) -> String {

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod facts;
 pub mod files;
 pub mod program;
+pub mod redact;
 pub mod schema;
 pub mod collect;
 pub mod config;

@@ -420,6 +420,12 @@ fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [boo
     }
     let _ = warnings;
 
+    // A safety net: nothing that looks like a secret leaves in a message.
+    let message = crate::redact::text(&message);
+    for f in findings.iter_mut().chain(suppressed.iter_mut()) {
+        f.message = crate::redact::text(&f.message);
+    }
+
     CheckReport {
         id,
         title: r.meta.title,

@@ -169,3 +169,16 @@ fn inline_ignores_suppress_a_finding_unless_disabled() {
     let strict = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--no-inline-ignores", "--format", "json"]);
     assert_eq!(check(&strict.json(), "docker.compose.isolation")["status"], "fail");
 }
+
+#[test]
+fn mlpol_passes_on_its_own_repository() {
+    // The fixtures under tests/fixtures are insecure on purpose; the
+    // repository's mlpol.toml waives them the way a user would.
+    let out = mlpol(&repo_root(), &["eval", ".", "--format", "json"]);
+    let report = out.json();
+    let failing: Vec<&serde_json::Value> =
+        report["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "pass" && c["status"] != "waived" && c["status"] != "skip").collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+    assert_eq!(out.code, 0);
+    assert!(report["warnings"].as_array().unwrap().is_empty(), "{}", report["warnings"]);
+}

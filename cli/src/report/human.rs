@@ -79,7 +79,8 @@ fn finding(style: &Style, c: &CheckReport, f: &mlpol_stdlib::run::FindingReport)
         if text.len() > 4 << 20 || text.contains(&0) {
             return None;
         }
-        let text = String::from_utf8_lossy(&text).into_owned();
+        // The evidence line is shown as it is in the file, secrets masked.
+        let text = mlpol_stdlib::redact::text(&String::from_utf8_lossy(&text));
         snippet(&text, path, line, &f.message, &c.id, style.color)
     });
     match snippet {

@@ -1,0 +1,119 @@
+//! Redaction of secrets in anything mlpol prints: evidence snippets,
+//! messages, reports. A secret keeps a short prefix and suffix so a person
+//! can recognise it (`AKIA************2345`), never enough to use it.
+//!
+//! This is a line-level safety net for output. Known public placeholders
+//! (AWS's documented `…EXAMPLE` keys) and known non-secret formats (hex
+//! digests, UUIDs) are left alone.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+pub use mlpol_lang::value::mask;
+
+fn patterns() -> &'static [Regex] {
+    static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        [
+            // Cloud and service tokens with a recognisable prefix.
+            r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b",
+            r"\b(gh[pousr]_[A-Za-z0-9]{36,})\b",
+            r"\b(github_pat_[A-Za-z0-9_]{40,})\b",
+            r"\b(xox[baprs]-[A-Za-z0-9-]{10,})\b",
+            r"\b(sk-[A-Za-z0-9_-]{20,})\b",
+            r"\b(hf_[A-Za-z0-9]{30,})\b",
+            r"\b(AIza[0-9A-Za-z_-]{35})\b",
+            r"\b(glpat-[A-Za-z0-9_-]{20,})\b",
+            r"(?i)\b(AccountKey=[A-Za-z0-9+/=]{20,})",
+            // URLs with credentials: scheme://user:password@host
+            r"[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s@/]{3,})@",
+            // key = value assignments whose key names a secret.
+            r#"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|fernet[_-]?key|auth)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?([^\s"',;}{]{6,})"#,
+            // JWTs.
+            r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
+        ]
+        .iter()
+        .filter_map(|p| Regex::new(p).ok())
+        .collect()
+    })
+}
+
+/// Public placeholders and non-secret formats that look like secrets.
+fn allowed(candidate: &str) -> bool {
+    let hex = candidate.len() >= 32 && candidate.chars().all(|c| c.is_ascii_hexdigit());
+    let uuid = candidate.len() == 36 && candidate.chars().filter(|c| *c == '-').count() == 4;
+    let placeholder = candidate.contains("EXAMPLE")
+        || candidate.starts_with("${")
+        || candidate.starts_with('$')
+        || candidate.starts_with("<")
+        || candidate.chars().all(|c| c == '*' || c == 'x' || c == 'X');
+    hex || uuid || placeholder
+}
+
+/// The line with every secret-looking value masked.
+pub fn line(text: &str) -> String {
+    let mut out = text.to_string();
+    for re in patterns() {
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for caps in re.captures_iter(&out) {
+            if let Some(m) = caps.get(1) {
+                if !allowed(m.as_str()) {
+                    ranges.push((m.start(), m.end()));
+                }
+            }
+        }
+        for (start, end) in ranges.into_iter().rev() {
+            if let Some(secret) = out.get(start..end) {
+                let masked = mask(secret);
+                out.replace_range(start..end, &masked);
+            }
+        }
+    }
+    out
+}
+
+/// Every line of a text, redacted.
+pub fn text(text: &str) -> String {
+    if !text.contains('\n') {
+        return line(text);
+    }
+    text.split_inclusive('\n').map(line).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws() -> String {
+        format!("{}{}", "AKIA", "QWERTYUIOPASDFGH")
+    }
+
+    #[test]
+    fn masks_known_token_shapes() {
+        let id = aws();
+        let out = line(&format!("aws_access_key_id = {id}"));
+        assert!(!out.contains(&id), "{out}");
+        assert!(out.contains("AKIA*************FGH"), "{out}");
+        let url = format!("postgresql://mlflow:{}@db:5432/mlflow", "hunter2hunter2");
+        assert_eq!(line(&url), "postgresql://mlflow:********@db:5432/mlflow");
+        assert_eq!(line("admin_password = password1234"), "admin_password = ********");
+    }
+
+    #[test]
+    fn leaves_placeholders_and_digests_alone() {
+        for s in [
+            "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+            "image: python@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "password = ${MLFLOW_PASSWORD}",
+            "token: <your token here>",
+            "no secrets on this line",
+        ] {
+            assert_eq!(line(s), s);
+        }
+    }
+
+    #[test]
+    fn short_values_are_fully_masked() {
+        assert_eq!(mask("abc"), "********");
+    }
+}

@@ -182,3 +182,21 @@ fn mlpol_passes_on_its_own_repository() {
     assert_eq!(out.code, 0);
     assert!(report["warnings"].as_array().unwrap().is_empty(), "{}", report["warnings"]);
 }
+
+#[test]
+fn the_example_org_policy_flags_unpinned_base_images() {
+    let dir = temp_dir("images");
+    write(
+        &dir,
+        &[
+            ("Dockerfile", "FROM python:3.11-slim AS build\nRUN pip wheel .\nFROM python:latest\nFROM --platform=linux/amd64 ubuntu\nFROM build\nFROM scratch\nFROM alpine@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"),
+        ],
+    );
+    let policy = repo_root().join("policies/org-images.mlpol");
+    let out = mlpol(&dir, &["eval", ".", "--no-stdlib", "--policy", policy.to_str().unwrap(), "--format", "json"]);
+    let report = out.json();
+    let c = check(&report, "org.docker.base_images_pinned");
+    let lines: Vec<u64> = c["findings"].as_array().unwrap().iter().map(|f| f["location"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![3, 4], "{c:#}");
+    assert_eq!(c["findings"][0]["message"], "`FROM python:latest` does not pin its base image");
+}

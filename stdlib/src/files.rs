@@ -7,6 +7,7 @@ use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::value::{record, Kind, Origin, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 /// Directory names never descended into by globs and scans.
@@ -27,7 +28,21 @@ pub struct Entry {
     pub link: Option<String>,
 }
 
-type Walk = Arc<Result<Vec<Entry>, String>>;
+/// One walk of the target: its entries, its ignore files, what git tracks,
+/// and what could not be read.
+pub struct Tree {
+    pub entries: Vec<Entry>,
+    /// `.gitignore` matchers by directory (relative, `` for the root), root
+    /// first; `.git/info/exclude` belongs to the root.
+    git_ignores: Vec<(String, ignore::gitignore::Gitignore)>,
+    dvc_ignores: Vec<(String, ignore::gitignore::Gitignore)>,
+    /// Paths git tracks, when the target is in a git work tree.
+    tracked: Option<HashSet<String>>,
+    /// Directories that could not be listed, with the reason.
+    pub errors: Vec<(String, String)>,
+}
+
+type Walk = Arc<Result<Tree, String>>;
 
 pub struct Repo {
     root: PathBuf,
@@ -55,7 +70,7 @@ impl Repo {
         if let Some(w) = self.entries.read().ok().and_then(|e| e.clone()) {
             return w;
         }
-        let w: Walk = Arc::new(walk(&self.root));
+        let w: Walk = Arc::new(walk(&self.root).map(|entries| Tree::new(&self.root, entries)));
         if let Ok(mut e) = self.entries.write() {
             *e = Some(w.clone());
         }
@@ -71,13 +86,24 @@ impl Repo {
             ("files", "get") => {
                 let p = normalize(&text_arg(0));
                 let walk = self.walk();
-                let entries = entries(&walk)?;
-                Ok(entries.iter().find(|e| e.rel == p).map_or_else(Value::null, |e| self.file_value(e)))
+                let tree = tree(&walk)?;
+                tree.complete_under(&p)?;
+                Ok(tree.entries.iter().find(|e| e.rel == p).map_or_else(Value::null, |e| self.file_value(tree, e)))
             }
             ("files", "exists") => {
                 let p = normalize(&text_arg(0));
                 let walk = self.walk();
-                Ok(Value::bool(p.is_empty() || entries(&walk)?.iter().any(|e| e.rel == p)))
+                let tree = tree(&walk)?;
+                tree.complete_under(&p)?;
+                Ok(Value::bool(p.is_empty() || tree.entries.iter().any(|e| e.rel == p)))
+            }
+            ("files", "gitignored") | ("files", "dvcignored") => {
+                let p = normalize(&text_arg(0));
+                let walk = self.walk();
+                let tree = tree(&walk)?;
+                let is_dir = tree.entries.iter().any(|e| e.rel == p && e.kind == "dir");
+                let list = if call.name == "gitignored" { &tree.git_ignores } else { &tree.dvc_ignores };
+                Ok(Value::bool(ignored(&self.root, list, &p, is_dir)))
             }
             ("files", "text") => {
                 let (path, text) = self.read_text(&arg(0))?;
@@ -116,7 +142,7 @@ impl Repo {
         }
     }
 
-    fn file_value(&self, e: &Entry) -> Value {
+    fn file_value(&self, tree: &Tree, e: &Entry) -> Value {
         let name = e.rel.rsplit('/').next().unwrap_or(&e.rel).to_string();
         let ext = match name.rsplit_once('.') {
             Some((stem, ext)) if !stem.is_empty() => ext.to_string(),
@@ -136,6 +162,9 @@ impl Repo {
             ("gid", Value::int(i64::from(e.gid))),
             ("link", e.link.as_ref().map_or_else(Value::null, Value::str)),
             ("binary", Value::bool(binary)),
+            ("gitignored", Value::bool(ignored(&self.root, &tree.git_ignores, &e.rel, e.kind == "dir"))),
+            ("dvcignored", Value::bool(ignored(&self.root, &tree.dvc_ignores, &e.rel, e.kind == "dir"))),
+            ("tracked", tree.tracked.as_ref().map_or_else(Value::null, |t| Value::bool(t.contains(&e.rel)))),
         ])
         .with_origin(Origin::file(e.rel.clone(), None))
     }
@@ -144,9 +173,11 @@ impl Repo {
         let matcher = compile_glob(pattern)?;
         let mut out = Vec::new();
         let walk = self.walk();
-        for e in entries(&walk)? {
+        let tree = tree(&walk)?;
+        tree.complete_for(pattern)?;
+        for e in &tree.entries {
             if e.kind == kind && !is_skipped(&e.rel) && matcher.is_match(&e.rel) {
-                out.push(self.file_value(e));
+                out.push(self.file_value(tree, e));
             }
         }
         Ok(Value::list(out))
@@ -188,7 +219,9 @@ impl Repo {
         let matcher = compile_glob(glob)?;
         let mut out = Vec::new();
         let walk = self.walk();
-        for e in entries(&walk)? {
+        let tree = tree(&walk)?;
+        tree.complete_for(glob)?;
+        for e in &tree.entries {
             if e.kind != "file" || is_skipped(&e.rel) || !matcher.is_match(&e.rel) || e.size > MAX_READ {
                 continue;
             }
@@ -239,8 +272,109 @@ fn inline_ignores(path: &str, text: &str) -> Vec<Value> {
     out
 }
 
-fn entries(walk: &Walk) -> Result<&[Entry], FactError> {
-    walk.as_ref().as_deref().map_err(|e| FactError::new(e.clone()))
+fn tree(walk: &Walk) -> Result<&Tree, FactError> {
+    walk.as_ref().as_ref().map_err(|e| FactError::new(e.clone()))
+}
+
+impl Tree {
+    fn new(root: &Path, walked: Walked) -> Tree {
+        let mut git_ignores = Vec::new();
+        let mut dvc_ignores = Vec::new();
+        if let Some(g) = gitignore(root, "", &root.join(".git/info/exclude")) {
+            git_ignores.push((String::new(), g));
+        }
+        for e in &walked.entries {
+            if e.kind != "file" || e.size > 1 << 20 {
+                continue;
+            }
+            let (dir, name) = e.rel.rsplit_once('/').map_or(("", e.rel.as_str()), |(d, n)| (d, n));
+            let list = match name {
+                ".gitignore" => &mut git_ignores,
+                ".dvcignore" => &mut dvc_ignores,
+                _ => continue,
+            };
+            if let Some(g) = gitignore(root, dir, &root.join(&e.rel)) {
+                list.push((dir.to_string(), g));
+            }
+        }
+        // Root first, deeper directories later: a deeper file decides last.
+        git_ignores.sort_by_key(|(d, _)| d.matches('/').count() + usize::from(!d.is_empty()));
+        dvc_ignores.sort_by_key(|(d, _)| d.matches('/').count() + usize::from(!d.is_empty()));
+        Tree { entries: walked.entries, git_ignores, dvc_ignores, tracked: git_tracked(root), errors: walked.errors }
+    }
+
+    /// An error when a directory that could hold matches of `pattern` could
+    /// not be listed: an incomplete answer must not pass a check.
+    fn complete_for(&self, pattern: &str) -> Result<(), FactError> {
+        let pattern = pattern.trim_start_matches("./");
+        let literal: String = if pattern.contains('/') {
+            pattern.chars().take_while(|c| !matches!(c, '*' | '?' | '[' | '{')).collect()
+        } else {
+            String::new()
+        };
+        let literal = literal.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
+        match self.errors.iter().find(|(dir, _)| dir.starts_with(&literal) || literal.starts_with(dir.as_str())) {
+            Some((dir, reason)) => Err(FactError::new(format!("cannot list `{dir}`: {reason}")).at(Origin::file(dir.clone(), None))),
+            None => Ok(()),
+        }
+    }
+
+    fn complete_under(&self, path: &str) -> Result<(), FactError> {
+        match self.errors.iter().find(|(dir, _)| path.starts_with(&format!("{dir}/")) || dir.is_empty()) {
+            Some((dir, reason)) => Err(FactError::new(format!("cannot list `{dir}`: {reason}")).at(Origin::file(dir.clone(), None))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn gitignore(root: &Path, dir: &str, file: &Path) -> Option<ignore::gitignore::Gitignore> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root.join(dir));
+    for line in text.lines() {
+        // A malformed pattern is skipped, as git skips it.
+        let _ = builder.add_line(None, line);
+    }
+    builder.build().ok()
+}
+
+/// Whether the ignore files say `rel` is ignored: the deepest file with a
+/// matching pattern decides, and an ignored directory ignores what is in it.
+fn ignored(root: &Path, list: &[(String, ignore::gitignore::Gitignore)], rel: &str, is_dir: bool) -> bool {
+    if rel.is_empty() {
+        return false;
+    }
+    let mut result = false;
+    for (dir, matcher) in list {
+        let under = dir.is_empty() || rel.starts_with(&format!("{dir}/"));
+        if !under {
+            continue;
+        }
+        // Paths are always under the matcher's root here, which the ignore
+        // crate requires.
+        match matcher.matched_path_or_any_parents(root.join(rel), is_dir) {
+            ignore::Match::Ignore(_) => result = true,
+            ignore::Match::Whitelist(_) => result = false,
+            ignore::Match::None => {}
+        }
+    }
+    result
+}
+
+/// `git ls-files` of the target, or `None` when it is not in a git work tree
+/// (or git is not installed).
+fn git_tracked(root: &Path) -> Option<HashSet<String>> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["-c", "core.quotepath=off", "ls-files", "-z"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect())
 }
 
 fn lines_of(path: &str, text: &str) -> Vec<Value> {
@@ -292,26 +426,50 @@ fn is_binary(path: &Path) -> bool {
     }
 }
 
-fn walk(root: &Path) -> Result<Vec<Entry>, String> {
+struct Walked {
+    entries: Vec<Entry>,
+    errors: Vec<(String, String)>,
+}
+
+fn walk(root: &Path) -> Result<Walked, String> {
     use std::os::unix::fs::MetadataExt;
-    if !root.exists() {
-        return Err(format!("target `{}` does not exist", root.display()));
+    if !root.is_dir() {
+        return Err(format!("target `{}` is not a directory", root.display()));
     }
-    let mut out = Vec::new();
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git");
     for entry in walker {
-        let Ok(entry) = entry else { continue };
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let rel = e
+                    .path()
+                    .and_then(|p| p.strip_prefix(root).ok())
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                let reason = e.io_error().map_or_else(|| e.to_string(), io_reason);
+                errors.push((rel, reason));
+                continue;
+            }
+        };
         if entry.depth() == 0 {
             continue;
         }
         let Ok(rel) = entry.path().strip_prefix(root) else { continue };
-        let Some(rel) = rel.to_str() else { continue };
-        let rel = rel.replace('\\', "/");
-        let Ok(meta) = entry.path().symlink_metadata() else { continue };
+        // A name that is not UTF-8 is kept (lossily) so it is seen.
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let meta = match entry.path().symlink_metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push((rel, io_reason(&e)));
+                continue;
+            }
+        };
         let ft = meta.file_type();
         let kind = if ft.is_symlink() {
             "symlink"
@@ -327,10 +485,10 @@ fn walk(root: &Path) -> Result<Vec<Entry>, String> {
         } else {
             None
         };
-        out.push(Entry { rel, kind, size: meta.len(), mode: meta.mode(), uid: meta.uid(), gid: meta.gid(), link });
-        if out.len() > 5_000_000 {
+        entries.push(Entry { rel, kind, size: meta.len(), mode: meta.mode(), uid: meta.uid(), gid: meta.gid(), link });
+        if entries.len() > 5_000_000 {
             return Err("more than 5000000 entries in the target".to_string());
         }
     }
-    Ok(out)
+    Ok(Walked { entries, errors })
 }

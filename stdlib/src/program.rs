@@ -30,7 +30,12 @@ impl Program {
     /// Bundled modules (unless `bundled` is false) followed by `files`
     /// (path as shown, text).
     pub fn new(files: Vec<(String, String)>, bundled: bool) -> Program {
-        let db = Database::new(Arc::new(schema()));
+        Program::with_schema(files, bundled, Arc::new(schema()))
+    }
+
+    /// A program checked against another collector schema (tests of a layer).
+    pub fn with_schema(files: Vec<(String, String)>, bundled: bool, schema: Arc<mlpol_lang::types::Schema>) -> Program {
+        let db = Database::new(schema);
         let mut sources: Vec<SourceFile> = Vec::new();
         if bundled {
             for (path, text) in BUNDLED {

@@ -22,6 +22,9 @@ pub fn schema() -> Schema {
             ("gid", Type::Int, "Owner group id."),
             ("link", Type::optional(Type::Str), "Target of a symbolic link."),
             ("binary", Type::Bool, "True when the first 8 KiB contain a NUL byte."),
+            ("gitignored", Type::Bool, "True when the target's `.gitignore` files (and `.git/info/exclude`) ignore it."),
+            ("dvcignored", Type::Bool, "True when the target's `.dvcignore` files ignore it."),
+            ("tracked", Type::optional(Type::Bool), "True when git tracks it; null when the target is not in a git work tree."),
         ],
     );
     s.record(
@@ -52,6 +55,10 @@ pub fn schema() -> Schema {
             "The file or directory at this path, or null.")
         .function("files", "exists", &[("path", Type::Str)], 1, Type::Bool, false,
             "Whether the path exists in the target.")
+        .function("files", "gitignored", &[("path", Type::Str)], 1, Type::Bool, false,
+            "Whether `.gitignore` would ignore this path, whether or not it exists (`files.gitignored(\".env\")`).")
+        .function("files", "dvcignored", &[("path", Type::Str)], 1, Type::Bool, false,
+            "Whether `.dvcignore` would ignore this path, whether or not it exists.")
         .function("files", "text", &[("file", file())], 1, Type::Str, false,
             "The file's text (UTF-8, lossily). An error for binary files and files over the size limit.")
         .function("files", "lines", &[("file", file())], 1, Type::list(Type::record("Line")), false,

@@ -167,3 +167,23 @@ fn a_memory_collector_serves_unit_tests() {
     assert_eq!(status(&results, "t.models"), Status::Pass);
     assert_eq!(status(&results, "t.readme"), Status::Error);
 }
+
+#[test]
+fn offline_skips_the_checks_that_need_the_network() {
+    use mlpol_lang::types::Type;
+    let mut s = schema();
+    s.namespace("http", "HTTP probes.").function("http", "status", &[("url", Type::Str)], 1, Type::Int, true, "The status code.");
+    let s = Arc::new(s);
+    let policy = "check t.net {\n  title = \"MLFlow Authentication Enabled\"\n  section = [\"S\"]\n  severity = critical\n  require http.status(\"http://127.0.0.1:9/\") == 401\n}\ncheck t.local {\n  title = \"T\"\n  section = [\"S\"]\n  severity = low\n  require files.exists(\"x\") == false\n}\n";
+    let program = Program::with_schema(vec![("p.mlpol".to_string(), policy.to_string())], false, s.clone());
+    assert!(!program.has_errors(), "{:#?}", program.diagnostics());
+    let repo = Arc::new(Repo::new(temp("offline")));
+    let network = MemoryCollector { namespaces: vec!["http"], facts: Default::default() };
+    let mut collectors = Collectors::new(s, vec![Arc::new(FileCollector::new(repo)), Arc::new(network)]);
+    collectors.offline = true;
+    let mut session = Session::live(program, Params::new(), collectors).unwrap();
+    let results = session.evaluate(None, &mut |_, _| {});
+    let net = results.iter().find(|r| r.meta.id == "t.net").unwrap();
+    assert_eq!((net.status, net.message.as_str()), (Status::Skip, "not collected: --offline"));
+    assert_eq!(status(&results, "t.local"), Status::Pass);
+}

@@ -1,0 +1,208 @@
+//! The file tree collector on real directories and real git repositories:
+//! permission bits, ignore files, tracked files, unreadable and hostile
+//! entries.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use mlpol_lang::eval::FactCall;
+use mlpol_lang::value::{Kind, Value};
+use mlpol_stdlib::files::Repo;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tree-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (p, t) in files {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, t).unwrap();
+    }
+}
+
+fn fact(repo: &Repo, ns: &str, name: &str, args: Vec<Value>) -> Result<Value, mlpol_lang::eval::FactError> {
+    repo.fact(&FactCall { namespace: ns.into(), name: name.into(), args })
+}
+
+fn glob(repo: &Repo, pattern: &str) -> Vec<Value> {
+    match fact(repo, "files", "glob", vec![Value::str(pattern)]).unwrap().kind {
+        Kind::List(xs) => xs.to_vec(),
+        _ => panic!("not a list"),
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v.get(name).unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn permission_bits_kinds_and_links_are_facts() {
+    let dir = temp("perms");
+    write(&dir, &[("workspace/data.csv", "a,b\n"), ("workspace/run.sh", "#!/bin/sh\n")]);
+    std::fs::set_permissions(dir.join("workspace"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::set_permissions(dir.join("workspace/data.csv"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(dir.join("workspace/run.sh"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink("data.csv", dir.join("workspace/link.csv")).unwrap();
+    let repo = Repo::new(&dir);
+    let ws = fact(&repo, "files", "get", vec![Value::str("workspace")]).unwrap();
+    assert_eq!(field(&ws, "mode"), &Value::int(0o750));
+    assert_eq!(field(&ws, "kind"), &Value::str("dir"));
+    let files = glob(&repo, "workspace/*");
+    let modes: Vec<(String, i64)> = files
+        .iter()
+        .map(|f| (field(f, "name").as_str().unwrap().to_string(), match field(f, "mode").kind { Kind::Int(n) => n, _ => -1 }))
+        .collect();
+    assert_eq!(modes, vec![("data.csv".to_string(), 0o644), ("run.sh".to_string(), 0o700)]);
+    let link = fact(&repo, "files", "get", vec![Value::str("workspace/link.csv")]).unwrap();
+    assert_eq!((field(&link, "kind"), field(&link, "link")), (&Value::str("symlink"), &Value::str("data.csv")));
+}
+
+#[test]
+fn ignore_files_follow_git_semantics() {
+    let dir = temp("ignores");
+    write(
+        &dir,
+        &[
+            (".gitignore", ".env\n.env.*\n!.env.example\n/data/\n*.pkl\n"),
+            ("models/.gitignore", "!keep.pkl\n"),
+            (".dvcignore", "raw/tmp/\n"),
+            (".env", "X=1\n"),
+            (".env.example", "X=\n"),
+            ("data/train.csv", "x\n"),
+            ("models/a.pkl", "x"),
+            ("models/keep.pkl", "x"),
+            ("raw/tmp/cache.bin", "x"),
+            ("src/app.py", "x = 1\n"),
+        ],
+    );
+    let repo = Repo::new(&dir);
+    let ignored = |p: &str| fact(&repo, "files", "gitignored", vec![Value::str(p)]).unwrap() == Value::bool(true);
+    assert!(ignored(".env"));
+    assert!(ignored(".env.production"), "a path that does not exist is answered too");
+    assert!(!ignored(".env.example"), "negation");
+    assert!(ignored("data/train.csv"), "a file in an ignored directory");
+    assert!(ignored("models/a.pkl"));
+    assert!(!ignored("models/keep.pkl"), "a deeper .gitignore decides last");
+    assert!(!ignored("src/app.py"));
+    let dvc = fact(&repo, "files", "dvcignored", vec![Value::str("raw/tmp/cache.bin")]).unwrap();
+    assert_eq!(dvc, Value::bool(true));
+    let env = glob(&repo, ".env");
+    assert_eq!(field(&env[0], "gitignored"), &Value::bool(true));
+    assert_eq!(field(&env[0], "tracked"), &Value::null(), "not a git work tree");
+}
+
+#[test]
+fn tracked_files_come_from_git() {
+    let dir = temp("git");
+    write(&dir, &[("README.md", "# x\n"), (".env", "X=1\n"), ("notes.txt", "n\n")]);
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "README.md", ".env"]);
+    git(&dir, &["commit", "-q", "-m", "init"]);
+    let repo = Repo::new(&dir);
+    let tracked = |p: &str| field(&glob(&repo, p)[0], "tracked").clone();
+    assert_eq!(tracked("README.md"), Value::bool(true));
+    assert_eq!(tracked(".env"), Value::bool(true), "committed before it was ignored");
+    assert_eq!(tracked("notes.txt"), Value::bool(false));
+    assert!(glob(&repo, "**/HEAD").is_empty(), ".git is never listed");
+}
+
+#[test]
+fn an_unreadable_directory_makes_facts_that_could_look_into_it_errors() {
+    let dir = temp("unreadable");
+    write(&dir, &[("open/a.yaml", "a: 1\n"), ("closed/b.yaml", "b: 2\n")]);
+    std::fs::set_permissions(dir.join("closed"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads everything; ask as an unprivileged user, as CI would see a
+    // directory it may not read. The helper binary is this very test, run
+    // again by `setpriv` as `nobody`.
+    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if !is_root {
+        check_unreadable(&dir);
+    } else {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut p = dir.clone();
+        while let Some(parent) = p.parent() {
+            // nobody must be able to reach the fixture.
+            let _ = Command::new("chmod").arg("o+x").arg(parent).status();
+            p = parent.to_path_buf();
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(exe)
+            .args(["--exact", "unreadable_helper", "--nocapture", "--test-threads=1"])
+            .env("MLPOL_UNREADABLE_DIR", &dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains("1 passed"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::set_permissions(dir.join("closed"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn unreadable_helper() {
+    if let Ok(dir) = std::env::var("MLPOL_UNREADABLE_DIR") {
+        check_unreadable(Path::new(&dir));
+    }
+}
+
+fn check_unreadable(dir: &Path) {
+    let repo = Repo::new(dir);
+    let err = fact(&repo, "files", "glob", vec![Value::str("**/*.yaml")]).unwrap_err();
+    assert!(err.message.contains("cannot list `closed`: permission denied"), "{}", err.message);
+    // A glob that cannot reach into it still answers.
+    let open = fact(&repo, "files", "glob", vec![Value::str("open/*.yaml")]).unwrap();
+    assert!(matches!(open.kind, Kind::List(ref xs) if xs.len() == 1));
+}
+
+#[test]
+fn hostile_entries_are_survived() {
+    let dir = temp("hostile");
+    write(&dir, &[("ok.yaml", "a: 1\n")]);
+    // A symlink loop, a FIFO, a sparse 2 GB file, a name that is not UTF-8,
+    // a deep directory chain, NUL bytes.
+    std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("up")).unwrap();
+    let _ = Command::new("mkfifo").arg(dir.join("fifo")).status();
+    let sparse = std::fs::File::create(dir.join("sparse.bin")).unwrap();
+    sparse.set_len(2 << 30).unwrap();
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"bad-\xff-name.yaml")), "x: 1\n").unwrap();
+    let mut deep = dir.clone();
+    for _ in 0..200 {
+        deep = deep.join("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("deep.yaml"), "d: 1\n").unwrap();
+    std::fs::write(dir.join("nul.yaml"), b"a: \0\n").unwrap();
+    let started = std::time::Instant::now();
+    let repo = Repo::new(&dir);
+    let all = glob(&repo, "**/*");
+    assert!(started.elapsed().as_secs() < 10);
+    let names: Vec<String> = all.iter().map(|f| field(f, "path").as_str().unwrap().to_string()).collect();
+    assert!(names.iter().any(|n| n.ends_with("deep.yaml")));
+    assert!(names.iter().any(|n| n.starts_with("bad-") && n.contains('\u{FFFD}')), "{names:?}");
+    let fifo = fact(&repo, "files", "get", vec![Value::str("fifo")]).unwrap();
+    assert_eq!(field(&fifo, "kind"), &Value::str("other"));
+    let read = |p: &str| fact(&repo, "files", "text", vec![Value::str(p)]).unwrap_err().message;
+    assert_eq!(read("fifo"), "not a regular file");
+    assert_eq!(read("sparse.bin"), "file is larger than 8 MiB");
+    assert_eq!(read("nul.yaml"), "binary file");
+    assert_eq!(read("loop"), "cannot read: filesystem loop or too many symbolic links");
+}

@@ -104,6 +104,9 @@ enum Command {
     /// Type-check policy files (default: the bundled checklist and ./policies).
     Check {
         paths: Vec<PathBuf>,
+        /// Leave out the bundled checklist (to check a copy of one of its modules).
+        #[arg(long)]
+        no_stdlib: bool,
         #[arg(long, value_parser = ["human", "json"], default_value = "human")]
         format: String,
     },
@@ -135,7 +138,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Facts { path, policy, out, collect } => facts(&path, &policy, &out, &collect),
-        Command::Check { paths, format } => check(&paths, &format),
+        Command::Check { paths, format, no_stdlib } => check(&paths, &format, !no_stdlib),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format),
     };
@@ -418,7 +421,7 @@ fn facts(target: &Path, args: &PolicyArgs, out: &Path, collect: &CollectArgs) ->
     0
 }
 
-fn check(paths: &[PathBuf], format: &str) -> u8 {
+fn check(paths: &[PathBuf], format: &str, bundled: bool) -> u8 {
     let (base, extra): (Option<&Path>, &[PathBuf]) = if paths.is_empty() { (Some(Path::new(".")), &[]) } else { (None, paths) };
     let files = match load_files(base, extra) {
         Ok(f) => f,
@@ -432,7 +435,7 @@ fn check(paths: &[PathBuf], format: &str) -> u8 {
         }
         sources.push((p, t));
     }
-    let program = Program::new(sources, true);
+    let program = Program::new(sources, bundled);
     if report_diagnostics(&program, &extra_diags, format == "json") {
         2
     } else {

@@ -51,6 +51,7 @@ builtins! {
     "find", 2, 2, "find(s: string, pattern: regex | string) -> string?", "The first match of the regular expression in `s`, or null.";
     "find_all", 2, 2, "find_all(s: string, pattern: regex | string) -> list<string>", "Every match of the regular expression in `s`.";
     "entropy", 1, 1, "entropy(s: string) -> float", "Shannon entropy of the string in bits per character (high for random keys).";
+    "bits", 2, 2, "bits(x: int, mask: int) -> int", "The bits of `x` that are set in `mask` (`x & mask`): `bits(f.mode, 0o027) == 0` means no group write and no access for others.";
 }
 
 pub fn lookup(name: &str) -> Option<&'static Builtin> {
@@ -176,6 +177,11 @@ pub fn result_type(name: &str, args: &[Type]) -> Result<Type, (usize, String)> {
         "entropy" => {
             first(want(is_str(&a), "a string", &a))?;
             Ok(Type::Float)
+        }
+        "bits" => {
+            first(want(matches!(a.strip_optional(), Type::Int), "an int", &a))?;
+            second(want(matches!(arg(1).strip_optional(), Type::Int), "an int", &arg(1)))?;
+            Ok(Type::Int)
         }
         _ => Err((0, format!("unknown function `{name}`"))),
     }

@@ -348,7 +348,11 @@ impl<'a, 'e> Checker<'a, 'e> {
             if let Some(s) = did_you_mean(&key.text, META_KEYS.iter().copied()) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             } else {
-                d = d.with_help(format!("the keys are {}", META_KEYS.join(", ")));
+                d = d.with_help(format!(
+                    "the keys are {}; to name a value, write `let {} = ...`",
+                    META_KEYS.join(", "),
+                    key.text
+                ));
             }
             self.diags.push(d);
             return;
@@ -641,6 +645,7 @@ impl<'a, 'e> Checker<'a, 'e> {
             if self.is_module_name(&b.text) {
                 if let Some(imported) = self.env.imports.get(&b.text) {
                     self.uses.insert(b.text.clone());
+                    self.uses.insert(format!("{}.{}", b.text, name.text));
                     let Some(globals) = imported else { return Type::Error };
                     return match globals.get(&name.text) {
                         Some(g) if g.kind != GlobalKind::Fn => g.ty.clone(),
@@ -755,6 +760,7 @@ impl<'a, 'e> Checker<'a, 'e> {
                     if self.is_module_name(&b.text) {
                         if let Some(imported) = self.env.imports.get(&b.text).cloned() {
                             self.uses.insert(b.text.clone());
+                            self.uses.insert(format!("{}.{}", b.text, name.text));
                             let Some(globals) = imported else {
                                 for a in args {
                                     self.expr(a);
@@ -781,10 +787,16 @@ impl<'a, 'e> Checker<'a, 'e> {
                             if types.len() < f.required || types.len() > f.params.len() {
                                 self.arity(whole.span, &f.signature(), f.required, f.params.len(), types.len());
                             }
+                            // A `T?` argument where `T` is wanted makes the result
+                            // `null` when the argument is (`doc.yaml(files.get(p))`).
+                            let mut optional = false;
                             for ((t, a), (pn, pt)) in types.iter().zip(args).zip(&f.params) {
-                                self.expect_fits(t, pt, a.span, &format!("argument `{pn}`"));
+                                if matches!(t, Type::Optional(_) | Type::Null) && !matches!(pt, Type::Optional(_)) {
+                                    optional = true;
+                                }
+                                self.expect_fits(t, &Type::optional(pt.clone()), a.span, &format!("argument `{pn}`"));
                             }
-                            return f.ret.clone();
+                            return if optional { Type::optional(f.ret.clone()) } else { f.ret.clone() };
                         }
                     }
                 }
@@ -897,11 +909,12 @@ impl<'a, 'e> Checker<'a, 'e> {
                     || (matches!(lb, Type::List(_)) && matches!(rb, Type::List(_)))
             }
             Sub => dynamic || (lb.is_numeric() && rb.is_numeric()) || (lb == rb && matches!(lb, Type::Duration | Type::Size)),
-            Mul | Div | Rem => {
+            Mul | Div => {
                 dynamic
                     || (lb.is_numeric() && rb.is_numeric())
                     || (matches!(lb, Type::Duration | Type::Size) && rb.is_numeric())
             }
+            Rem => dynamic || (lb.is_numeric() && rb.is_numeric()),
         };
         if !ok {
             self.diags.push(Diagnostic::error(
@@ -923,6 +936,8 @@ impl<'a, 'e> Checker<'a, 'e> {
                     Type::Any
                 } else if matches!(lb, Type::List(_)) {
                     lb.join(rb)
+                } else if matches!(lb, Type::Duration | Type::Size) {
+                    lb.clone()
                 } else if lb == &Type::Float || rb == &Type::Float {
                     Type::Float
                 } else {

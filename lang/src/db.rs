@@ -292,6 +292,26 @@ pub fn check_item<'db>(db: &'db dyn Db, ws: Workspace, file: SourceFile, item: I
     check::check_item(&env, &parsed.ast)
 }
 
+/// `(file, name)` of module-level names used from other files through an
+/// import (`alias.name`).
+#[salsa::tracked(returns(ref))]
+pub fn foreign_uses(db: &dyn Db, ws: Workspace) -> std::collections::HashSet<(SourceFile, String)> {
+    let mut out = std::collections::HashSet::new();
+    for file in ws.files(db) {
+        let aliases = import_files(db, ws, *file);
+        for item_ref in file_items(db, *file) {
+            for used in &check_item(db, ws, *file, item_ref.text).uses {
+                if let Some((alias, name)) = used.split_once('.') {
+                    if let Some(Some(target)) = aliases.get(alias) {
+                        out.insert((*target, name.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every check id in the workspace with where it is declared.
 #[salsa::tracked(returns(ref))]
 pub fn check_ids(db: &dyn Db, ws: Workspace) -> BTreeMap<String, Vec<(SourceFile, Range<usize>)>> {
@@ -337,9 +357,16 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
                         ImportTarget::Module(p) => (p.dotted(), p.span),
                         ImportTarget::File { path, span } => (path.clone(), *span),
                     };
+                    let modules: Vec<String> = ws.files(db).iter().filter_map(|f| module_name(db, *f)).collect();
+                    let help = match crate::check::did_you_mean(&what, modules.iter().map(|m| m.as_str())) {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => format!(
+                            "import a module by its header name ({}) or a file by its path relative to this one",
+                            modules.iter().take(6).map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    };
                     out.push(
-                        Diagnostic::error("E0110", span.shift(offset).range(), format!("cannot find module `{what}`"))
-                            .with_help("import a bundled module (`std.mlflow`), a module header in the workspace, or a path relative to this file"),
+                        Diagnostic::error("E0110", span.shift(offset).range(), format!("cannot find module `{what}`")).with_help(help),
                     );
                 }
                 import.bound_name()
@@ -352,6 +379,13 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
         };
         if let Some(name) = name {
             let span = name.span.shift(offset).range();
+            if db.schema().is_namespace(&name.text) {
+                out.push(Diagnostic::error(
+                    "E0109",
+                    span.clone(),
+                    format!("`{}` is a collector namespace and cannot be rebound", name.text),
+                ));
+            }
             if let Some(first) = seen_globals.get(&name.text) {
                 out.push(
                     Diagnostic::error("E0109", span.clone(), format!("`{}` is defined twice", name.text))
@@ -372,7 +406,8 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
             _ => continue,
         };
         if let Some(name) = name {
-            if !uses.contains(&name.text) && !name.text.starts_with('_') {
+            let used_elsewhere = code == "W0002" && foreign_uses(db, ws).contains(&(file, name.text.clone()));
+            if !uses.contains(&name.text) && !used_elsewhere && !name.text.starts_with('_') {
                 out.push(
                     Diagnostic::warning(code, name.span.shift(offset).range(), format!("{what} `{}` is never used", name.text))
                         .with_help("remove it, or start its name with `_`"),
@@ -393,6 +428,22 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
                     }
                     out.push(d);
                 }
+            }
+        }
+    }
+    // Two files with one module name: imports would pick one silently.
+    if let Some((header, name)) = items(db, file).iter().find_map(|(o, p)| match &p.ast.kind {
+        ItemKind::Module(path) => Some((path.span.shift(*o), path.dotted())),
+        _ => None,
+    }) {
+        if let Some(first) = ws.files(db).iter().find(|f| **f != file && module_name(db, **f).as_deref() == Some(name.as_str())) {
+            let first_index = ws.files(db).iter().position(|f| f == first);
+            let this_index = ws.files(db).iter().position(|f| *f == file);
+            if first_index < this_index {
+                out.push(
+                    Diagnostic::error("E0009", header.range(), format!("module `{name}` is also declared in `{}`", first.path(db)))
+                        .with_help("give each file its own module name"),
+                );
             }
         }
     }

@@ -137,7 +137,7 @@ pub fn render(file: &str, text: &str, diagnostics: &[Diagnostic], color: bool) -
             .with_config(Config::default().with_index_type(IndexType::Byte).with_color(color))
             .with_code(diagnostic.code)
             .with_message(&diagnostic.message)
-            .with_label(ALabel::new((file, span)));
+            .with_label(ALabel::new((file, span)).with_message(&diagnostic.message));
         for label in &diagnostic.labels {
             report = report.with_label(ALabel::new((file, clamp(&label.span))).with_message(&label.message));
         }

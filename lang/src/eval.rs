@@ -476,10 +476,14 @@ impl<'a> Evaluator<'a> {
                         Some(m) => self.expr(frame, scope, m)?.to_string(),
                         None => self.default_message(frame, scope, cond),
                     };
-                    let location = match at {
-                        Some(at) => self.expr(frame, scope, at)?.origin.map(|o| (*o).clone()),
-                        None => scope.elements.iter().rev().flatten().next().map(|o| (**o).clone()),
+                    // The evidence's origin, else the enclosing `for` element's.
+                    let at = match at {
+                        Some(at) => self.expr(frame, scope, at)?.origin,
+                        None => None,
                     };
+                    let location = at
+                        .or_else(|| scope.elements.iter().rev().flatten().next().cloned())
+                        .map(|o| (*o).clone());
                     if findings.len() >= self.limits.collection {
                         return Err(Stop::msg("too many findings"));
                     }
@@ -553,7 +557,7 @@ impl<'a> Evaluator<'a> {
                 .map(|(k, x)| (Value::str(k).with_origin_arc(x.origin.clone()), x.clone()))
                 .collect(),
             Kind::Null => Vec::new(),
-            _ => return Err(self.err(at, format!("cannot iterate over a {}", v.type_name()))),
+            _ => return Err(self.err(at, format!("cannot iterate over {}", a_type(v)))),
         })
     }
 
@@ -633,7 +637,7 @@ impl<'a> Evaluator<'a> {
                     (UnOp::Neg, Kind::Float(x)) => Value::new(Kind::Float(-x)),
                     (UnOp::Neg, Kind::Duration(x)) => Value::new(Kind::Duration(-x)),
                     (UnOp::Neg, Kind::Size(x)) => Value::new(Kind::Size(-x)),
-                    _ => return Err(Stop::msg(format!("cannot apply `{}` to a {}", if *op == UnOp::Not { "not" } else { "-" }, v.type_name()))),
+                    _ => return Err(Stop::msg(format!("cannot apply `{}` to {}", if *op == UnOp::Not { "not" } else { "-" }, a_type(&v)))),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(frame, scope, *op, lhs, rhs)?,
@@ -794,6 +798,10 @@ impl<'a> Evaluator<'a> {
     }
 
     fn fact(&self, namespace: &str, name: &str, args: Vec<Value>) -> R<Value> {
+        // `doc.yaml(files.get("x"))` is null when there is no such file.
+        if args.iter().any(Value::is_null) {
+            return Ok(Value::null());
+        }
         let call = FactCall { namespace: namespace.to_string(), name: name.to_string(), args };
         self.read.borrow_mut().insert(call.key());
         self.facts.fact(&call).map_err(|e| Stop { message: format!("fact `{}` could not be collected", call.key()), fact: Some(e) })
@@ -836,7 +844,7 @@ impl<'a> Evaluator<'a> {
             _ => {}
         }
         let r = self.expr(frame, scope, rhs)?;
-        let bad = || Stop::msg(format!("`{}` cannot be applied to a {} and a {}", op.as_str(), l.type_name(), r.type_name()));
+        let bad = || Stop::msg(format!("`{}` cannot be applied to {} and {}", op.as_str(), a_type(&l), a_type(&r)));
         Ok(match op {
             Eq => Value::bool(equal(&l, &r)),
             NotEq => Value::bool(!equal(&l, &r)),
@@ -879,7 +887,7 @@ impl<'a> Evaluator<'a> {
         let a = arg(0);
         let origin = a.origin.clone();
         let s = |v: &Value| v.as_str().map(str::to_string);
-        let wrong = || Stop::msg(format!("`{name}` cannot take a {}", a.type_name()));
+        let wrong = || Stop::msg(format!("`{name}` cannot take {}", a_type(&a)));
         // Text derived from a secret stays secret.
         let secret = a.is_secret();
         let text = |s: &str| if secret { Value::secret(s) } else { Value::str(s) };
@@ -1003,7 +1011,7 @@ impl<'a> Evaluator<'a> {
                     best = match best {
                         None => Some(x),
                         Some(b) => {
-                            let ord = compare(x, b).ok_or_else(|| Stop::msg(format!("`{name}` cannot compare a {} and a {}", x.type_name(), b.type_name())))?;
+                            let ord = compare(x, b).ok_or_else(|| Stop::msg(format!("`{name}` cannot compare {} and {}", a_type(x), a_type(b))))?;
                             if (name == "min" && ord.is_lt()) || (name == "max" && ord.is_gt()) {
                                 Some(x)
                             } else {
@@ -1060,6 +1068,11 @@ impl<'a> Evaluator<'a> {
                     Value::list(all)
                 }
             }
+            "bits" => match (&a.kind, &arg(1).kind) {
+                (Kind::Int(x), Kind::Int(m)) => Value::int(x & m).with_origin_arc(origin),
+                (Kind::Null, _) => Value::null(),
+                _ => return Err(wrong()),
+            },
             "entropy" => {
                 let Some(x) = s(&a) else { return Ok(Value::new(Kind::Float(0.0))) };
                 Value::new(Kind::Float(entropy(&x)))
@@ -1087,6 +1100,13 @@ fn bind(scope: &mut Scope, binding: &Binding, k: Value, x: Value) {
         }
         None => scope.vars.push((binding.first.text.clone(), x)),
     }
+}
+
+/// "a string", "an int": a value's type with its article.
+fn a_type(v: &Value) -> String {
+    let name = v.type_name();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {name}")
 }
 
 fn is_literal(e: &Expr) -> bool {
@@ -1118,7 +1138,7 @@ fn field(b: &Value, name: &str) -> Result<Value, String> {
     match &b.kind {
         Kind::Map(_) => Ok(b.get(name).cloned().unwrap_or_else(Value::null)),
         Kind::Null => Ok(Value::null()),
-        _ => Err(format!("a {} has no field `{name}`", b.type_name())),
+        _ => Err(format!("{} has no field `{name}`", a_type(b))),
     }
 }
 
@@ -1141,7 +1161,7 @@ fn index_value(b: &Value, i: &Value) -> Result<Value, String> {
         }
         (Kind::Null, _) => Ok(Value::null()),
         (_, Kind::Null) => Ok(Value::null()),
-        _ => Err(format!("cannot index a {} with a {}", b.type_name(), i.type_name())),
+        _ => Err(format!("cannot index {} with {}", a_type(b), a_type(i))),
     }
 }
 
@@ -1155,6 +1175,9 @@ pub fn equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().all(|(k, v)| b.get(k).is_some_and(|w| equal(v, w)))
         }
         (Kind::Str(_) | Kind::Secret { .. }, Kind::Str(_) | Kind::Secret { .. }) => a.as_str() == b.as_str(),
+        // Sizes and durations compare with plain numbers (bytes, seconds),
+        // for `==` as for `<`.
+        (Kind::Int(x), Kind::Duration(y) | Kind::Size(y)) | (Kind::Duration(y) | Kind::Size(y), Kind::Int(x)) => x == y,
         (x, y) => x == y,
     }
 }
@@ -1214,6 +1237,8 @@ fn arithmetic(op: BinOp, l: &Value, r: &Value, limits: Limits) -> Result<Value, 
         (Size(x), Size(y)) if matches!(op, BinOp::Add | BinOp::Sub) => Value::new(Size(int_op(*x, *y)?)),
         (Duration(x), Int(y)) if matches!(op, BinOp::Mul | BinOp::Div) => Value::new(Duration(int_op(*x, *y)?)),
         (Size(x), Int(y)) if matches!(op, BinOp::Mul | BinOp::Div) => Value::new(Size(int_op(*x, *y)?)),
+        (Duration(x), Float(y)) if matches!(op, BinOp::Mul | BinOp::Div) => Value::new(Duration(scaled(*x, *y, op)?)),
+        (Size(x), Float(y)) if matches!(op, BinOp::Mul | BinOp::Div) => Value::new(Size(scaled(*x, *y, op)?)),
         (Str(_) | Secret { .. }, Str(_) | Secret { .. }) if op == BinOp::Add => {
             let s = format!("{l}{r}");
             if s.len() > limits.string_bytes {
@@ -1233,14 +1258,27 @@ fn arithmetic(op: BinOp, l: &Value, r: &Value, limits: Limits) -> Result<Value, 
     })
 }
 
-/// `90d` → seconds, `10MiB` → bytes.
-fn parse_unit(s: &str, duration: bool) -> Option<i64> {
+/// `90d * 1.5`: a duration or size scaled by a float, rounded.
+fn scaled(x: i64, y: f64, op: BinOp) -> Result<i64, String> {
+    let r = if op == BinOp::Mul { x as f64 * y } else { x as f64 / y };
+    if r.is_finite() && r.abs() < 9.0e18 {
+        Ok(r.round() as i64)
+    } else {
+        Err("arithmetic overflow".to_string())
+    }
+}
+
+/// `90d` → seconds; sizes → bytes, in the units configuration files use:
+/// `10MiB`/`10Mi`, `10MB`/`10M` (decimal with `B`), Docker's `512m`/`2g`
+/// (binary, any case), and decimals (`1.5g`).
+pub fn parse_unit(s: &str, duration: bool) -> Option<i64> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let n: i64 = digits.parse().ok()?;
+    let n: f64 = digits.parse().ok()?;
+    let unit = unit.trim();
     let mult: i64 = if duration {
-        match unit.trim() {
+        match unit {
             "" | "s" => 1,
             "m" => 60,
             "h" => 3600,
@@ -1249,19 +1287,21 @@ fn parse_unit(s: &str, duration: bool) -> Option<i64> {
             _ => return None,
         }
     } else {
-        match unit.trim() {
-            "" | "B" => 1,
+        match unit {
+            "" | "B" | "b" => 1,
             "KB" => 1000,
             "MB" => 1_000_000,
             "GB" => 1_000_000_000,
-            "KiB" => 1 << 10,
-            "MiB" => 1 << 20,
-            "GiB" => 1 << 30,
-            "TiB" => 1 << 40,
+            "TB" => 1_000_000_000_000,
+            "KiB" | "Ki" | "k" | "K" | "kb" | "kib" => 1 << 10,
+            "MiB" | "Mi" | "m" | "M" | "mb" | "mib" => 1 << 20,
+            "GiB" | "Gi" | "g" | "G" | "gb" | "gib" => 1 << 30,
+            "TiB" | "Ti" | "t" | "T" | "tb" | "tib" => 1 << 40,
             _ => return None,
         }
     };
-    n.checked_mul(mult)
+    let v = n * mult as f64;
+    (v.is_finite() && v >= 0.0 && v < 9.0e18).then(|| v.round() as i64)
 }
 
 /// Shannon entropy in bits per character.

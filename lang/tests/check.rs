@@ -193,3 +193,59 @@ check ok.small {
 "#;
     assert_eq!(codes(src), vec![]);
 }
+
+#[test]
+fn keywords_after_a_dot_do_not_start_items() {
+    let src = "let cfg = { param: 1 }\nlet p = cfg.param\ncheck mlflow.import.rules {\n  title = \"T\"\n  severity = low\n  section = [\"S\"]\n  require p == 1\n}\n";
+    assert_eq!(codes(src), vec![]);
+}
+
+#[test]
+fn a_broken_statement_does_not_swallow_the_one_before_it() {
+    let src = "check a.b {\n  title = \"T\"\n  section = [\"S\"]\n  severity = low\n  files.exists(\"x\")\n}\n";
+    assert_eq!(codes(src), vec![(5, "E0001")]);
+    let rendered = render(src);
+    assert!(rendered.contains("an expression is not a statement"), "{rendered}");
+    assert!(rendered.contains("to require it, write `require files.exists(\"x\")`"), "{rendered}");
+}
+
+#[test]
+fn literal_forms_and_bits() {
+    let src = "check a.b {\n  title = \"T\"\n  section = [\"S\"]\n  severity = low\n  require bits(0o750, 0o027) == 0o020 and 0x1F == 31\n  require 500ms > 0s\n}\n";
+    assert_eq!(codes(src), vec![(6, "E0005")]);
+}
+
+#[test]
+fn names_used_from_other_modules_and_namespace_shadowing() {
+    let src = r#"//- /main.mlpol
+module main
+import lib
+check m.m {
+  title = "T"
+  section = ["S"]
+  severity = low
+  require lib.limit > 1
+}
+//- /lib.mlpol
+module lib
+param limit: int = 3
+param unused: int = 3
+let files = 1
+//- /other.mlpol
+module lib
+"#;
+    let db = common::database();
+    let files = common::fixture(src);
+    let (ws, sources) = common::workspace(&db, &files);
+    let lib = mlpol_lang::db::file_diagnostics(&db, ws, sources[1]);
+    let lib_codes: Vec<&str> = lib.iter().map(|d| d.code).collect();
+    assert_eq!(lib_codes, vec!["W0002", "E0109"], "{lib:#?}");
+    let other = mlpol_lang::db::file_diagnostics(&db, ws, sources[2]);
+    assert_eq!(other.iter().map(|d| d.code).collect::<Vec<_>>(), vec!["E0009"]);
+}
+
+#[test]
+fn an_optional_file_may_be_parsed_and_gives_an_optional_document() {
+    let src = "check a.b {\n  title = \"T\"\n  section = [\"S\"]\n  severity = low\n  let d = doc.yaml(files.get(\"x.yaml\"))\n  require d[\"a\"] == 1\n  require doc.yaml(3) == null\n}\n";
+    assert_eq!(codes(src), vec![(7, "E0105")]);
+}

@@ -146,3 +146,30 @@ fn text_derived_from_a_secret_stays_secret() {
         assert!(!message.to_lowercase().contains("much"), "{expr} leaked: {message}");
     }
 }
+
+#[test]
+fn numbers_compare_with_sizes_and_durations_and_scale_them() {
+    let r = run(&check("  require 1h == 3600 and 3600 == 1h and 1KiB == 1024\n  require 90d * 1.5 == 135d and 10MiB / 2 == 5MiB"), &MemoryFacts::default());
+    assert_eq!(r[0].status, Status::Pass, "{:#?}", r[0]);
+}
+
+#[test]
+fn a_quoted_requirement_keeps_its_parentheses() {
+    let r = run(&check("  let a = 1\n  require (a + 1) * 2 == 5"), &MemoryFacts::default());
+    assert_eq!(r[0].findings[0].message, "requirement `(a + 1) * 2 == 5` is false ((a + 1) * 2 = 4)");
+}
+
+#[test]
+fn at_without_provenance_falls_back_to_the_loop_element() {
+    let f = facts(vec![(r#"files.glob("*.pkl")"#, Ok(Value::list(vec![file("m.pkl", 5)])))]);
+    let r = run(&check("  for f in files.glob(\"*.pkl\") {\n    require false else at f.size > 1: \"x\"\n  }"), &f);
+    assert_eq!(r[0].findings[0].location.as_ref().unwrap().path.as_deref(), Some("m.pkl"));
+}
+
+#[test]
+fn a_null_argument_to_a_fact_gives_null_without_asking_the_collector() {
+    let f = facts(vec![(r#"files.get("x.yaml")"#, Ok(Value::null()))]);
+    let r = run(&check("  let d = doc.yaml(files.get(\"x.yaml\"))\n  require d == null"), &f);
+    assert_eq!(r[0].status, Status::Pass, "{}", r[0].message);
+    assert_eq!(r[0].facts, vec![r#"files.get("x.yaml")"#.to_string()]);
+}

@@ -392,10 +392,17 @@ fn lines_of(path: &str, text: &str) -> Vec<Value> {
 }
 
 fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        _ => e.to_string().to_lowercase(),
+    match (e.kind(), e.raw_os_error()) {
+        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".to_string(),
+        (std::io::ErrorKind::NotFound, _) => "no such file".to_string(),
+        (_, Some(40)) => "filesystem loop or too many symbolic links".to_string(),
+        _ => {
+            let text = e.to_string().to_lowercase();
+            match text.find(" (os error") {
+                Some(i) => text.get(..i).unwrap_or(&text).to_string(),
+                None => text,
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod files;
 pub mod program;
 pub mod redact;
 pub mod schema;
+pub mod secrets;
 pub mod collect;
 pub mod config;
 pub mod run;

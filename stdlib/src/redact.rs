@@ -28,7 +28,7 @@ fn patterns() -> &'static [Regex] {
             // URLs with credentials: scheme://user:password@host
             r"[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s@/]{3,})@",
             // key = value assignments whose key names a secret.
-            r#"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|fernet[_-]?key|auth)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?([^\s"',;}{]{6,})"#,
+            r#"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|fernet[_-]?key|auth[_-]?token)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?([^\s"',;}{]{6,})"#,
             // JWTs.
             r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
         ]
@@ -47,7 +47,11 @@ fn allowed(candidate: &str) -> bool {
         || candidate.starts_with('$')
         || candidate.starts_with("<")
         || candidate.chars().all(|c| c == '*' || c == 'x' || c == 'X');
-    hex || uuid || placeholder
+    // A dotted name (`airflow.api.auth.backend.session`) or a path is a
+    // setting, not a secret.
+    let dotted = candidate.split('.').count() > 2 && candidate.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    let path = candidate.starts_with('/') && !candidate.contains(char::is_whitespace);
+    hex || uuid || placeholder || dotted || path
 }
 
 /// The line with every secret-looking value masked.
@@ -107,6 +111,8 @@ mod tests {
             "password = ${MLFLOW_PASSWORD}",
             "token: <your token here>",
             "no secrets on this line",
+            "auth_backends = airflow.api.auth.backend.session",
+            "secrets_backend_kwargs_path = /run/secrets/backend",
         ] {
             assert_eq!(line(s), s);
         }

@@ -481,23 +481,38 @@ pub fn score(checks: &[CheckReport], thresholds: &BTreeMap<String, f64>) -> Scor
     }
 }
 
-/// Parses `--param name=value` strings by the declared type of the param
-/// (`int`, `bool`, `duration`, `size`, `list<string>` as comma-separated,
-/// strings as they are).
+/// Parses `--param name=value` strings by the declared type of the param:
+/// `int`, `float`, `bool`, `duration` (`90d`), `size` (`512MiB`, `2g`),
+/// `list<T>` as comma-separated `T`s, strings as they are. A name declared
+/// in several modules is set in all of them.
 pub fn params(program: &Program, raw: &BTreeMap<String, String>) -> Result<Params, String> {
-    use mlpol_lang::syntax::ast::{ItemKind, TypeExprKind};
-    let mut declared: BTreeMap<String, String> = BTreeMap::new();
+    use mlpol_lang::syntax::ast::{ItemKind, TypeExpr, TypeExprKind};
+    let mut declared: BTreeMap<String, TypeExpr> = BTreeMap::new();
     for file in program.files() {
         for (_, p) in mlpol_lang::db::items(&program.db, file) {
             if let ItemKind::Param(param) = &p.ast.kind {
-                let ty = match &param.ty.kind {
-                    TypeExprKind::Named(n) => n.text.clone(),
-                    TypeExprKind::List(_) => "list".to_string(),
-                    TypeExprKind::Map(_) => "map".to_string(),
-                };
-                declared.insert(param.name.text.clone(), ty);
+                declared.insert(param.name.text.clone(), param.ty.clone());
             }
         }
+    }
+    fn scalar(ty: &str, text: &str) -> Option<Value> {
+        let t = text.trim();
+        Some(match ty {
+            "int" => Value::int(t.parse().ok()?),
+            "float" => Value::new(Kind::Float(t.parse().ok()?)),
+            "bool" => match t {
+                "true" => Value::bool(true),
+                "false" => Value::bool(false),
+                _ => return None,
+            },
+            "duration" => Value::new(Kind::Duration(eval::parse_unit(t, true)?)),
+            "size" => Value::new(Kind::Size(eval::parse_unit(t, false)?)),
+            "regex" => {
+                regex::Regex::new(t).ok()?;
+                Value::new(Kind::Regex(t.into()))
+            }
+            _ => Value::str(text),
+        })
     }
     let mut out = Params::new();
     for (name, text) in raw {
@@ -508,32 +523,23 @@ pub fn params(program: &Program, raw: &BTreeMap<String, String>) -> Result<Param
             }
             return Err(msg);
         };
-        let bad = || format!("parameter `{name}` must be a {ty}, not `{text}`");
-        let v = match ty.as_str() {
-            "int" => Value::int(text.trim().parse().map_err(|_| bad())?),
-            "float" => Value::new(Kind::Float(text.trim().parse().map_err(|_| bad())?)),
-            "bool" => match text.trim() {
-                "true" => Value::bool(true),
-                "false" => Value::bool(false),
-                _ => return Err(bad()),
-            },
-            "duration" => Value::new(Kind::Duration(unit(text, &[("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]).ok_or_else(bad)?)),
-            "size" => Value::new(Kind::Size(
-                unit(text, &[("B", 1), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30)]).ok_or_else(bad)?,
-            )),
-            "list" => Value::list(text.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(Value::str).collect()),
-            _ => Value::str(text),
+        let bad = |what: &str| format!("parameter `{name}` must be {what}, not `{text}`");
+        let v = match &ty.kind {
+            TypeExprKind::Named(n) => scalar(&n.text, text).ok_or_else(|| bad(&format!("a {}", n.text)))?,
+            TypeExprKind::List(inner) => {
+                let elem = match &inner.kind {
+                    TypeExprKind::Named(n) => n.text.clone(),
+                    _ => "string".to_string(),
+                };
+                let mut xs = Vec::new();
+                for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    xs.push(scalar(&elem, part).ok_or_else(|| bad(&format!("a comma-separated list of {elem}")))?);
+                }
+                Value::list(xs)
+            }
+            TypeExprKind::Map(_) => return Err(format!("parameter `{name}` is a map: set it in a policy, not on the command line")),
         };
         out.insert(name.clone(), v);
     }
     Ok(out)
-}
-
-fn unit(text: &str, units: &[(&str, i64)]) -> Option<i64> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, u) = t.split_at(split);
-    let n: i64 = n.parse().ok()?;
-    let mult = units.iter().find(|(name, _)| *name == u).map(|(_, m)| *m)?;
-    n.checked_mul(mult)
 }

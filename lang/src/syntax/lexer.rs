@@ -82,6 +82,7 @@ pub enum Token {
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
     Ident,
     #[regex(r"[0-9][0-9_]*", priority = 3)]
+    #[regex(r"0o[0-7]+|0x[0-9a-fA-F]+", priority = 4)]
     Int,
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?")]
     Float,

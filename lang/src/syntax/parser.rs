@@ -41,6 +41,7 @@ pub fn split_items(text: &str) -> Vec<Range<usize>> {
     // Start of the run of doc comments directly above the current token.
     let mut doc_start: Option<usize> = None;
     let mut seen_code = false;
+    let mut prev_code: Option<Token> = None;
     for (i, lexeme) in tokens.iter().enumerate() {
         let token = lexeme.token;
         let column0 = lexeme.start == 0 || text.as_bytes().get(lexeme.start - 1) == Some(&b'\n');
@@ -62,8 +63,10 @@ pub fn split_items(text: &str) -> Vec<Range<usize>> {
             Token::Comment => continue,
             _ => {}
         }
-        let forced = column0 && token.starts_item() && token != Token::Let;
-        if token.starts_item() && (depth == 0 || forced) {
+        // After `.` a keyword is a field or path segment (`check a.import.b`).
+        let after_dot = prev_code == Some(Token::Dot);
+        let forced = column0 && token.starts_item() && token != Token::Let && !after_dot;
+        if token.starts_item() && !after_dot && (depth == 0 || forced) {
             depth = 0;
             starts.push(doc_start.unwrap_or(lexeme.start));
         } else if !seen_code {
@@ -72,6 +75,7 @@ pub fn split_items(text: &str) -> Vec<Range<usize>> {
         }
         seen_code = true;
         doc_start = None;
+        prev_code = Some(token);
         if token.opens() {
             depth += 1;
         } else if token.closes() {
@@ -212,7 +216,10 @@ fn pest_error(text: &str, error: &pest::error::Error<Rule>, offset: usize) -> Di
         format!("unexpected {found_text}, expected {}", join_or(&expected))
     };
     let mut d = Diagnostic::error("E0001", span.start + offset..span.end + offset, message);
-    let in_string = lex(text).iter().any(|l| l.token == Token::Str && l.start < pos && pos < l.end);
+    let in_string = lex(text).iter().any(|l| {
+        let unterminated = l.token == Token::Error && text.get(l.range()).is_some_and(|t| t.starts_with('"'));
+        (l.token == Token::Str || unterminated) && l.start < pos && pos <= l.end
+    });
     if in_string {
         d = d.with_help("`{` in a string starts an interpolation; write `\\{` for a literal brace");
     }
@@ -271,9 +278,11 @@ struct Builder<'t> {
     text: &'t str,
 }
 
+/// The span of a node without the whitespace pest's implicit skipping leaves
+/// at its end (a statement must not reach into the next line).
 fn span_of(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    Span::new(s.start(), s.start() + s.as_str().trim_end().len())
 }
 
 fn name(pair: Pair<Rule>) -> Name {
@@ -386,13 +395,14 @@ impl Builder<'_> {
     /// junk is a broken statement (`require 1 +` parses as `require 1` and a
     /// junk `+`): both become one error node, explained as a whole.
     fn block(&mut self, pair: Pair<Rule>) -> Vec<Stmt> {
+        self.expect_closed(&pair);
         let pairs: Vec<Pair<Rule>> = pair.into_inner().collect();
         let mut out = Vec::with_capacity(pairs.len());
         let mut i = 0;
         while let Some(p) = pairs.get(i) {
+            let end = span_of(p).end as usize;
             let next_is_same_line_junk = pairs.get(i + 1).is_some_and(|n| {
-                n.as_rule() == Rule::junk
-                    && !self.text.get(p.as_span().end()..n.as_span().start()).unwrap_or("\n").contains('\n')
+                n.as_rule() == Rule::junk && !self.text.get(end..n.as_span().start()).unwrap_or("\n").contains('\n')
             });
             if p.as_rule() != Rule::junk && next_is_same_line_junk {
                 let end = pairs.get(i + 1).map_or(p.as_span().end(), |n| n.as_span().end());
@@ -406,6 +416,20 @@ impl Builder<'_> {
             i += 1;
         }
         out
+    }
+
+    /// A block that runs to the end of the item (see the grammar) lacks its
+    /// `}`: what follows its last statement is only whitespace or comments.
+    fn expect_closed(&mut self, block: &Pair<Rule>) {
+        let span = block.as_span();
+        let tail_start = block.clone().into_inner().last().map_or(span.start() + 1, |p| p.as_span().end());
+        let tail = self.text.get(tail_start..span.end()).unwrap_or("");
+        if !lex(tail).iter().any(|l| l.token == Token::RBrace) {
+            self.errors.push(
+                Diagnostic::error("E0001", span.start()..span.start() + 1, "unclosed `{`")
+                    .with_help("add the `}` that ends this block"),
+            );
+        }
     }
 
     fn stmt(&mut self, pair: Pair<Rule>) -> Stmt {
@@ -485,9 +509,14 @@ impl Builder<'_> {
     /// Explains a junk statement by parsing it alone.
     fn junk(&mut self, span: Span) {
         let text = self.text.get(span.range()).unwrap_or("");
-        let diagnostic = match Grammar::parse(Rule::lone_stmt, text) {
-            Err(error) => pest_error(text, &error, span.start as usize),
-            Ok(_) => Diagnostic::error("E0001", span.range(), "this statement is not valid here"),
+        let diagnostic = if Grammar::parse(Rule::lone_expr, text).is_ok() {
+            Diagnostic::error("E0001", span.range(), "an expression is not a statement")
+                .with_help(format!("to require it, write `require {}`", shorten(text.trim())))
+        } else {
+            match Grammar::parse(Rule::lone_stmt, text) {
+                Err(error) => pest_error(text, &error, span.start as usize),
+                Ok(_) => Diagnostic::error("E0001", span.range(), "this statement is not valid here"),
+            }
         };
         self.errors.push(diagnostic);
     }
@@ -533,15 +562,19 @@ impl Builder<'_> {
     }
 
     fn expr(&mut self, pair: Pair<Rule>) -> Expr {
-        let pair = skip_wrappers(pair);
+        let (pair, parens) = skip_wrappers(pair);
         let span = span_of(&pair);
         if self.depth > MAX_TREE_DEPTH {
             self.too_deep(span);
             return error_expr(span);
         }
         self.depth += 1;
-        let e = self.expr_inner(pair, span);
+        let mut e = self.expr_inner(pair, span);
         self.depth -= 1;
+        // `(a + b)` spans its parentheses, so quoting it quotes them.
+        if let Some(parens) = parens {
+            e.span = parens;
+        }
         e
     }
 
@@ -645,7 +678,12 @@ impl Builder<'_> {
             Rule::bool_lit => Expr { kind: ExprKind::Bool(self.slice(span) == "true"), span },
             Rule::int => {
                 let digits = self.slice(span).replace('_', "");
-                let n = digits.parse::<i64>().unwrap_or_else(|_| {
+                let parsed = match (digits.strip_prefix("0o"), digits.strip_prefix("0x")) {
+                    (Some(oct), _) => i64::from_str_radix(oct, 8),
+                    (_, Some(hex)) => i64::from_str_radix(hex, 16),
+                    _ => digits.parse::<i64>(),
+                };
+                let n = parsed.unwrap_or_else(|_| {
                     self.errors.push(Diagnostic::error("E0005", span.range(), "integer literal is too large"));
                     0
                 });
@@ -674,7 +712,13 @@ impl Builder<'_> {
                     "GiB" => 1 << 30,
                     _ => 1 << 40,
                 };
-                let value = if unit == 0 { n / 1000 } else { n.checked_mul(unit).unwrap_or(-1) };
+                if unit == 0 {
+                    self.errors.push(
+                        Diagnostic::error("E0005", span.range(), "durations are whole seconds")
+                            .with_help("write the duration in `s`, `m`, `h`, `d` or `w`"),
+                    );
+                }
+                let value = if unit == 0 { 0 } else { n.checked_mul(unit).unwrap_or(-1) };
                 if value < 0 {
                     self.errors.push(Diagnostic::error("E0005", span.range(), "literal is too large"));
                 }
@@ -812,8 +856,12 @@ impl Builder<'_> {
 /// `expr`, `primary`, `literal`, and operator chains without an operator.
 /// Recursion (and the depth budget) then follows the tree actually built,
 /// not the grammar's dozen precedence levels per bracket.
-fn skip_wrappers(mut pair: Pair<Rule>) -> Pair<Rule> {
+fn skip_wrappers(mut pair: Pair<Rule>) -> (Pair<Rule>, Option<Span>) {
+    let mut parens = None;
     loop {
+        if pair.as_rule() == Rule::primary && pair.as_str().starts_with('(') && parens.is_none() {
+            parens = Some(span_of(&pair));
+        }
         match pair.as_rule() {
             Rule::expr
             | Rule::primary
@@ -830,10 +878,10 @@ fn skip_wrappers(mut pair: Pair<Rule>) -> Pair<Rule> {
                 let mut inner = pair.clone().into_inner();
                 match (inner.next(), inner.next()) {
                     (Some(only), None) => pair = only,
-                    _ => return pair,
+                    _ => return (pair, parens),
                 }
             }
-            _ => return pair,
+            _ => return (pair, parens),
         }
     }
 }

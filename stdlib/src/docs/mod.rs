@@ -19,9 +19,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+mod dockerfile;
 mod dotenv;
 mod ini;
 mod json;
+mod python;
+mod requirements;
 mod toml_doc;
 mod yaml;
 
@@ -70,6 +73,9 @@ pub enum Format {
     Toml,
     Ini,
     Dotenv,
+    Dockerfile,
+    Requirements,
+    Python,
 }
 
 /// The format of a file, from its name (extensions case-insensitive):
@@ -82,7 +88,14 @@ pub enum Format {
 ///   `poetry.lock`, `pdm.lock`, `Cargo.lock`);
 /// * INI: `.ini`, `.cfg`, `.conf`, and `config` / `config.local` in a
 ///   `.dvc` directory;
-/// * dotenv: `.env`, `.env.*` (`.env.local`), `*.env` (`prod.env`).
+/// * dotenv: `.env`, `.env.*` (`.env.local`), `*.env` (`prod.env`);
+/// * Dockerfile: `Dockerfile`, `Dockerfile.*` (but not
+///   `Dockerfile.dockerignore`), `*.Dockerfile`, `Containerfile`,
+///   `Containerfile.*`, `*.Containerfile`;
+/// * pip requirements: `.txt` and `.in` files whose name has
+///   `requirements` or `constraints` in it (`requirements-dev.txt`,
+///   `dev-requirements.in`), and those in a `requirements/` directory;
+/// * Python: `.py`.
 ///
 /// `None` for anything else, including `yarn.lock`, `Gemfile.lock`,
 /// `mix.lock`, `bun.lock` and `.envrc`, which are none of these.
@@ -98,6 +111,9 @@ pub fn format_for(path: &str) -> Option<Format> {
     }
     if parent == Some(".dvc") && (name == "config" || name == "config.local") {
         return Some(Format::Ini);
+    }
+    if is_dockerfile(&lower) {
+        return Some(Format::Dockerfile);
     }
     // Lock files that are not TOML, and other names that look like what
     // they are not.
@@ -119,12 +135,37 @@ pub fn format_for(path: &str) -> Option<Format> {
         Some("toml" | "lock") => return Some(Format::Toml),
         Some("ini" | "cfg" | "conf") => return Some(Format::Ini),
         Some("env") => return Some(Format::Dotenv),
+        Some("py") => return Some(Format::Python),
+        Some("txt" | "in")
+            if lower.contains("requirements")
+                || lower.contains("constraints")
+                || parent.is_some_and(|p| p.eq_ignore_ascii_case("requirements")) =>
+        {
+            return Some(Format::Requirements)
+        }
         _ => {}
     }
     if lower.starts_with(".env") {
         return Some(Format::Dotenv);
     }
     None
+}
+
+/// `dockerfile`, `dockerfile.*`, `*.dockerfile` and the same for
+/// `containerfile` (a lowercase name).
+fn is_dockerfile(lower: &str) -> bool {
+    if lower.ends_with(".dockerignore") {
+        return false;
+    }
+    ["dockerfile", "containerfile"].iter().any(|base| {
+        lower == *base
+            || lower
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'))
+            || lower
+                .strip_suffix(base)
+                .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.'))
+    })
 }
 
 /// Parses `text` (the contents of `path`) as `format`.
@@ -135,6 +176,9 @@ pub fn parse(format: Format, path: &str, text: &str) -> Result<Value, DocError> 
         Format::Toml => parse_toml(path, text),
         Format::Ini => parse_ini(path, text),
         Format::Dotenv => parse_dotenv(path, text),
+        Format::Dockerfile => parse_dockerfile(path, text),
+        Format::Requirements => parse_requirements(path, text),
+        Format::Python => parse_python(path, text),
     }
 }
 
@@ -168,6 +212,27 @@ pub fn parse_ini(path: &str, text: &str) -> Result<Value, DocError> {
 pub fn parse_dotenv(path: &str, text: &str) -> Result<Value, DocError> {
     let text = check_input(path, text)?;
     dotenv::parse(path, text)
+}
+
+/// A Dockerfile: instructions, stages, users, `ADD` URLs, environment,
+/// health check and exposed ports (see the `dockerfile` module).
+pub fn parse_dockerfile(path: &str, text: &str) -> Result<Value, DocError> {
+    let text = check_input(path, text)?;
+    dockerfile::parse(path, text)
+}
+
+/// A pip requirements or constraints file: requirements, includes and
+/// options, passwords in URLs redacted (see the `requirements` module).
+pub fn parse_requirements(path: &str, text: &str) -> Result<Value, DocError> {
+    let text = check_input(path, text)?;
+    requirements::parse(path, text)
+}
+
+/// A Python source file: string-literal assignments, shell subprocess
+/// calls, dumps of the environment and imports (see the `python` module).
+pub fn parse_python(path: &str, text: &str) -> Result<Value, DocError> {
+    let text = check_input(path, text)?;
+    python::parse(path, text)
 }
 
 /// Refuses oversized input and drops a leading byte-order mark.

@@ -3,6 +3,7 @@
 //! changes, 2 usage, configuration or policy errors.
 
 mod report;
+mod secrets;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -117,6 +118,19 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Scan the target for secrets, gitleaks-style (redacted output).
+    Secrets {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Also search the git history (lines added by the newest commits).
+        #[arg(long)]
+        history: bool,
+        /// How many commits `--history` searches.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        depth: usize,
+        #[arg(long, value_parser = ["human", "json", "sarif"], default_value = "human")]
+        format: String,
+    },
     /// List the checks with their ids, severities and titles.
     List {
         #[command(flatten)]
@@ -141,6 +155,7 @@ fn main() -> ExitCode {
         Command::Check { paths, format, no_stdlib } => check(&paths, &format, !no_stdlib),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format),
+        Command::Secrets { path, history, depth, format } => secrets::run(&path, history, depth, &format),
     };
     ExitCode::from(code)
 }

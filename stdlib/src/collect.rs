@@ -36,7 +36,7 @@ impl FileCollector {
 
 impl Collector for FileCollector {
     fn namespaces(&self) -> &[&str] {
-        &["files", "doc"]
+        &["files", "doc", "secrets", "git"]
     }
     fn collect(&self, call: FactCall) -> FactFuture {
         let repo = self.repo.clone();

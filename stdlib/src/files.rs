@@ -120,6 +120,37 @@ impl Repo {
                 let Ok((path, text)) = self.read_text(&file) else { return Ok(Value::list(Vec::new())) };
                 Ok(Value::list(inline_ignores(&path, &text)))
             }
+            ("secrets", "scan") => self.scan_secrets(call.args.first().and_then(|g| g.as_str()).unwrap_or("**/*")),
+            ("secrets", "history") => {
+                let depth = match call.args.first().map(|d| &d.kind) {
+                    Some(Kind::Int(n)) => usize::try_from(*n).unwrap_or(1),
+                    _ => crate::git::DEFAULT_DEPTH,
+                };
+                let found = crate::git::secret_history(&self.root, depth, crate::secrets::Scanner::shared()).map_err(FactError::new)?;
+                let walk = self.walk();
+                let tree = tree(&walk)?;
+                let values = found
+                    .iter()
+                    .map(|h| {
+                        let present = self.still_present(tree, &h.finding);
+                        let mut v = crate::secrets::finding_value(&h.finding);
+                        if let Kind::Map(entries) = &mut v.kind {
+                            let entries = std::sync::Arc::make_mut(entries);
+                            entries.push(("commit".to_string(), Value::str(&h.commit)));
+                            entries.push(("date".to_string(), Value::str(&h.date)));
+                            entries.push(("subject".to_string(), Value::str(&h.subject)));
+                            entries.push(("present".to_string(), Value::bool(present)));
+                        }
+                        // A removed secret has no line to point at today.
+                        if !present {
+                            v.origin = Some(std::sync::Arc::new(Origin { path: Some(h.finding.path.clone()), line: None, uri: None }));
+                        }
+                        v
+                    })
+                    .collect();
+                Ok(Value::list(values))
+            }
+            ("git", "is_repo") => Ok(Value::bool(crate::git::is_repo(&self.root))),
             ("files", "grep") => self.grep(&arg(0), call.args.get(1).and_then(|g| g.as_str()).unwrap_or("**/*")),
             ("doc", name) => {
                 let (path, text) = self.read_text(&arg(0))?;
@@ -247,6 +278,45 @@ impl Repo {
             }
         }
         Ok(Value::list(out))
+    }
+}
+
+impl Repo {
+    /// Secrets in the text files matching the glob.
+    pub fn scan_secrets(&self, glob: &str) -> Result<Value, FactError> {
+        let found = self.secret_findings(glob)?;
+        Ok(Value::list(found.iter().map(crate::secrets::finding_value).collect()))
+    }
+
+    /// The raw findings of the scanner over the target (for `mlpol secrets`).
+    pub fn secret_findings(&self, glob: &str) -> Result<Vec<crate::secrets::SecretFinding>, FactError> {
+        let matcher = compile_glob(glob)?;
+        let walk = self.walk();
+        let tree = tree(&walk)?;
+        tree.complete_for(glob)?;
+        let scanner = crate::secrets::Scanner::shared();
+        let mut out = Vec::new();
+        for e in &tree.entries {
+            if e.kind != "file" || is_skipped(&e.rel) || e.size > MAX_READ || !matcher.is_match(&e.rel) {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            if std::fs::File::open(self.root.join(&e.rel)).and_then(|f| f.take(MAX_READ).read_to_end(&mut bytes)).is_err() {
+                return Err(FactError::new("cannot read").at(Origin::file(e.rel.clone(), None)));
+            }
+            out.extend(scanner.scan_bytes(&e.rel, &bytes));
+        }
+        Ok(out)
+    }
+
+    /// Whether a secret found in history is still in the file today.
+    fn still_present(&self, tree: &Tree, f: &crate::secrets::SecretFinding) -> bool {
+        if !tree.entries.iter().any(|e| e.rel == f.path && e.kind == "file") {
+            return false;
+        }
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(self.root.join(&f.path)).and_then(|file| file.take(MAX_READ).read_to_end(&mut bytes));
+        read.is_ok() && String::from_utf8_lossy(&bytes).contains(&f.clear)
     }
 }
 

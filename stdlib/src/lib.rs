@@ -5,6 +5,7 @@
 pub mod docs;
 pub mod facts;
 pub mod files;
+pub mod git;
 pub mod program;
 pub mod redact;
 pub mod schema;

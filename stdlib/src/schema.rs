@@ -65,6 +65,31 @@ pub fn schema() -> Schema {
             "The file's lines, each located at its line.")
         .function("files", "grep", &[("pattern", Type::Any), ("glob", Type::Str)], 1, Type::list(Type::record("Match")), false,
             "Every line of the text files matching the glob (default `**/*`) that matches the regular expression, located at its line. Binary files are skipped.");
+    let secret_fields: &[(&str, Type, &str)] = &[
+        ("rule", Type::Str, "The rule that matched, e.g. `aws-access-key-id`."),
+        ("description", Type::Str, "What the rule finds."),
+        ("path", Type::Str, "Path of the file."),
+        ("line", Type::Int, "1-based line."),
+        ("column", Type::Int, "1-based column (characters)."),
+        ("fingerprint", Type::Str, "Stable under line moves: rule, path and secret, hashed."),
+        ("secret", Type::Str, "The secret; it prints only redacted (`AKIA************AM2`)."),
+    ];
+    s.record("Secret", "A secret found by the scanner.", secret_fields);
+    let mut history_fields = secret_fields.to_vec();
+    history_fields.extend([
+        ("commit", Type::Str, "The oldest commit (of those searched) that added it."),
+        ("date", Type::Str, "That commit's date (YYYY-MM-DD)."),
+        ("subject", Type::Str, "That commit's subject line."),
+        ("present", Type::Bool, "Whether the secret is still in the file today."),
+    ]);
+    s.record("HistorySecret", "A secret added by a commit, found in `git log -p`.", &history_fields);
+    s.namespace("secrets", "The secret scanner: cloud keys, tokens, private keys, database URLs with passwords, hard-coded credential assignments. Placeholders, environment lookups, hashes and UUIDs are not reported. Values print redacted.")
+        .function("secrets", "scan", &[("glob", Type::Str)], 0, Type::list(Type::record("Secret")), false,
+            "Secrets in the target's text files matching the glob (default `**/*`; virtual environments, `node_modules` and build outputs are left out).")
+        .function("secrets", "history", &[("depth", Type::Int)], 0, Type::list(Type::record("HistorySecret")), false,
+            "Secrets added by the newest `depth` commits (default 1000) of every ref, including ones removed since (`present == false`). An error when the target is not a git repository.");
+    s.namespace("git", "The target's git repository, through the git CLI.")
+        .function("git", "is_repo", &[], 0, Type::Bool, false, "Whether the target is inside a git work tree.");
     s.namespace("doc", "Parsed configuration documents. Every value knows its file and line, so a finding at a value points at it. A file that does not parse makes the check `error`.")
         .function("doc", "parse", &[("file", file())], 1, Type::Doc, false,
             "The file parsed by its name: YAML (`.yaml`, `.yml`, `.dvc`, `MLmodel`), JSON, TOML (`.toml`, `.lock`), INI (`.ini`, `.cfg`, `.dvc/config`) or dotenv (`.env*`).")

@@ -1035,6 +1035,8 @@ fn python_malformed() {
         ("a = 1\nb = 2\nc = \"unterminated\n", 3),
         ("class C:\n    def m(self):\n        return 1 +\n", 3),
         ("print('ok')\n)\n", 2),
+        ("import os\n\n\ndef main():\n    x = [1, 2\n    return x\n\nmain()\n", 5),
+        ("a = 1\nb = 2\nc = 3\nd = )\n", 4),
     ];
     for (src, want) in cases {
         let e = err(parse_python("bad.py", src));

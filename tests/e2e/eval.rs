@@ -180,7 +180,10 @@ fn mlpol_passes_on_its_own_repository() {
         report["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "pass" && c["status"] != "waived" && c["status"] != "skip").collect();
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(out.code, 0);
-    assert!(report["warnings"].as_array().unwrap().is_empty(), "{}", report["warnings"]);
+    // Only the history waiver may go unmatched (in a shallow clone).
+    for w in report["warnings"].as_array().unwrap() {
+        assert!(w.as_str().unwrap().contains("`secrets.not_in_code` matched no finding"), "{w}");
+    }
 }
 
 #[test]

@@ -96,7 +96,7 @@ fn junit_parses_with_junitparser() {
 fn markdown_has_the_score_table_and_the_sign_off_block() {
     let (_, text) = report("markdown");
     assert!(text.contains("## Security Score\n\n| Severity | Passed | Percent | Required | Met |"));
-    assert!(text.contains("| critical | 0/1 | 0.0% | 100% | **no** |"), "{text}");
+    assert!(text.contains("| critical | 0/2 | 0.0% | 100% | **no** |"), "{text}");
     assert!(text.contains("Security validation completed by:"));
     assert!(text.contains("Approved for production deployment:"));
     assert!(text.contains("- `.dvc/config:5`: `access_key_id` of DVC section"));

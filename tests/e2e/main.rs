@@ -5,6 +5,7 @@
 mod cli;
 mod eval;
 mod formats;
+mod secrets;
 mod waivers;
 mod watch;
 
@@ -72,7 +73,8 @@ pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
 
 /// A fake AWS key id, assembled so no scanner flags this file.
 pub fn fake_key_id() -> String {
-    format!("{}{}", "AKIA", "TESTFAKE00000000")
+    // Random-looking, so the scanner does not take it for a placeholder.
+    ["AKIA", "Q7XK", "2M9P", "L4WB", "8ZT3"].concat()
 }
 
 /// A platform with problems in every bundled check.

@@ -71,7 +71,7 @@ fn watch_reports_what_became_failing_and_what_was_fixed() {
     let seen = w.until("checks evaluated again");
     assert!(seen.iter().any(|l| l.starts_with("failing   docker.compose.isolation (fail)")), "{seen:#?}");
     let summary = seen.last().unwrap();
-    assert!(summary.contains("1 of 2 checks evaluated again"), "{summary}");
+    assert!(summary.contains("1 of 3 checks evaluated again"), "{summary}");
     assert!(summary.ends_with("gate fail"), "{summary}");
     write(&dir, &[("docker-compose.yml", good)]);
     let seen = w.until("checks evaluated again");

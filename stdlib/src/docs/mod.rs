@@ -90,8 +90,8 @@ pub enum Format {
 ///   `.dvc` directory;
 /// * dotenv: `.env`, `.env.*` (`.env.local`), `*.env` (`prod.env`);
 /// * Dockerfile: `Dockerfile`, `Dockerfile.*` (but not
-///   `Dockerfile.dockerignore`), `*.Dockerfile`, `Containerfile`,
-///   `Containerfile.*`, `*.Containerfile`;
+///   `Dockerfile.dockerignore` or `Dockerfile.md`), `*.Dockerfile`,
+///   `Containerfile`, `Containerfile.*`, `*.Containerfile`;
 /// * pip requirements: `.txt` and `.in` files whose name has
 ///   `requirements` or `constraints` in it (`requirements-dev.txt`,
 ///   `dev-requirements.in`), and those in a `requirements/` directory;
@@ -154,7 +154,7 @@ pub fn format_for(path: &str) -> Option<Format> {
 /// `dockerfile`, `dockerfile.*`, `*.dockerfile` and the same for
 /// `containerfile` (a lowercase name).
 fn is_dockerfile(lower: &str) -> bool {
-    if lower.ends_with(".dockerignore") {
+    if lower.ends_with(".dockerignore") || lower.ends_with(".md") {
         return false;
     }
     ["dockerfile", "containerfile"].iter().any(|base| {

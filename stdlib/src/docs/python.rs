@@ -192,35 +192,34 @@ fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
     }
 }
 
-/// The first `ERROR` or missing node, following the children that contain
-/// an error.
+/// The first syntax error: the first `ERROR` or missing node, following the
+/// children that contain an error. When error recovery gave up and left
+/// loose tokens (or an `ERROR` node that starts with complete statements),
+/// the first child that is not a complete statement.
 fn first_error(path: &str, text: &str, root: Node<'_>) -> DocError {
     let mut cursor = root.walk();
     loop {
         let node = cursor.node();
-        if node.is_error() || node.is_missing() {
+        if node.is_missing() {
             let line = line_u32(node.start_position().row + 1);
-            let message = if node.is_missing() {
-                format!("syntax error: missing {}", node.kind())
+            return DocError::new(path, Some(line), format!("syntax error: missing {}", node.kind()));
+        }
+        if node.is_error() || !descend_to_error(&mut cursor) {
+            let culprit = first_incomplete_child(node).unwrap_or(node);
+            let line = line_u32(culprit.start_position().row + 1);
+            let near = text
+                .get(culprit.start_byte()..culprit.end_byte())
+                .unwrap_or_default()
+                .trim_start()
+                .lines()
+                .next()
+                .unwrap_or_default();
+            let message = if near.is_empty() {
+                "invalid syntax".to_string()
             } else {
-                let near = text
-                    .get(node.start_byte()..node.end_byte())
-                    .unwrap_or_default()
-                    .trim_start()
-                    .lines()
-                    .next()
-                    .unwrap_or_default();
-                if near.is_empty() {
-                    "invalid syntax".to_string()
-                } else {
-                    format!("invalid syntax near {:?}", shorten(near, 40))
-                }
+                format!("invalid syntax near {:?}", shorten(near, 40))
             };
             return DocError::new(path, Some(line), message);
-        }
-        if !descend_to_error(&mut cursor) {
-            let line = line_u32(node.start_position().row + 1);
-            return DocError::new(path, Some(line), "invalid syntax");
         }
     }
 }
@@ -236,9 +235,23 @@ fn descend_to_error(cursor: &mut TreeCursor<'_>) -> bool {
             return true;
         }
         if !cursor.goto_next_sibling() {
+            cursor.goto_parent();
             return false;
         }
     }
+}
+
+/// The first child that is not a complete, error-free statement.
+fn first_incomplete_child(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = node.walk();
+    let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+    children.into_iter().find(|child| {
+        let kind = child.kind();
+        let complete = child.is_named()
+            && !child.has_error()
+            && (kind.ends_with("statement") || kind.ends_with("definition") || kind == "comment");
+        !complete
+    })
 }
 
 struct Facts<'s> {

@@ -645,17 +645,13 @@ fn archive_name(url: &str) -> Option<String> {
                 .flatten()
         })?;
     // The version starts at the last `-` followed by a digit.
-    let split = stem
-        .char_indices()
-        .filter(|(i, c)| {
-            *c == '-'
-                && stem
-                    .get(i + 1..)
-                    .and_then(|r| r.chars().next())
-                    .is_some_and(|d| d.is_ascii_digit())
-        })
-        .map(|(i, _)| i)
-        .last()?;
+    let (split, _) = stem.char_indices().rev().find(|(i, c)| {
+        *c == '-'
+            && stem
+                .get(i + 1..)
+                .and_then(|r| r.chars().next())
+                .is_some_and(|d| d.is_ascii_digit())
+    })?;
     let name = stem.get(..split)?;
     valid_name(name).then(|| normalize(name))
 }

@@ -42,7 +42,7 @@ mod rules;
 
 pub use rules::{rules, Rule};
 
-use aho_corasick::{AhoCorasick, Input};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 use mlpol_lang::value::{mask, record, Origin, Value};
 use regex::Regex;
 use rules::{Candidate, Engine};
@@ -214,8 +214,12 @@ struct LineHit {
 /// The compiled rules: build once ([`Scanner::new`] or [`Scanner::shared`])
 /// and reuse; it is `Send + Sync`.
 pub struct Scanner {
-    /// All keywords; `None` only if the automaton could not be built, and
-    /// then every line runs every rule.
+    /// All keywords, leftmost-longest: finds the next line with any keyword
+    /// using the automaton's SIMD prefilter.
+    finder: Option<AhoCorasick>,
+    /// All keywords, standard semantics for overlapping search: which rules'
+    /// keywords a line holds. `None` only if an automaton could not be
+    /// built, and then every line runs every rule.
     keywords: Option<AhoCorasick>,
     /// For each keyword, the bit set of rules (by index in [`rules`]) that
     /// name it.
@@ -313,12 +317,13 @@ impl Scanner {
         // lower-cased copy of the text: that keeps the automaton's fast
         // (packed, SIMD) prefilter, which ASCII case-insensitive mode loses.
         let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let finder = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&lower).ok();
         let keywords = AhoCorasick::builder().build(&lower).ok();
         let patterns = rules()
             .iter()
             .map(|r| regex::RegexBuilder::new(r.pattern).size_limit(1 << 24).build().ok())
             .collect();
-        Scanner { keywords, keyword_rules, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
+        Scanner { finder, keywords, keyword_rules, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
     }
 
     /// One scanner for the whole process, compiled on first use.
@@ -334,7 +339,10 @@ impl Scanner {
         if head.contains(&0) {
             return Vec::new();
         }
-        self.scan_text(path, &String::from_utf8_lossy(bytes))
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.scan_text(path, text),
+            Err(_) => self.scan_text(path, &String::from_utf8_lossy(bytes)),
+        }
     }
 
     /// Scans the text of one file. `path` is relative to the target,
@@ -356,7 +364,7 @@ impl Scanner {
     /// The lines with keyword hits (within their first [`MAX_LINE_BYTES`]).
     fn line_hits(&self, text: &str) -> Vec<LineHit> {
         let all = u32::MAX;
-        let Some(ac) = &self.keywords else {
+        let (Some(finder), Some(ac)) = (&self.finder, &self.keywords) else {
             let mut out = Vec::new();
             let mut start = 0usize;
             for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -377,7 +385,7 @@ impl Scanner {
         let mut at = 0usize; // always the start of line `no`
         let mut no: u32 = 1;
         while at < text.len() {
-            let Some(m) = ac.find(Input::new(bytes).range(at..)) else { break };
+            let Some(m) = finder.find(Input::new(bytes).range(at..)) else { break };
             let pos = m.start();
             let skipped = bytes.get(at..pos).unwrap_or(&[]);
             let start = skipped.iter().rposition(|b| *b == b'\n').map_or(at, |i| at + i + 1);
@@ -385,14 +393,14 @@ impl Scanner {
             no = no.saturating_add(u32::try_from(passed).unwrap_or(u32::MAX));
             let end = next_nl(pos);
             let window_end = end.min(start + MAX_LINE_BYTES);
-            // The first match to end is reported first, so a match ending
-            // past the window means no keyword lies within it.
-            if m.end() <= window_end {
+            if pos < window_end {
                 let mut mask = 0u32;
                 for k in ac.find_overlapping_iter(Input::new(bytes).range(start..window_end)) {
                     mask |= self.keyword_rules.get(k.pattern().as_usize()).copied().unwrap_or(0);
                 }
-                out.push(LineHit { no, start, end, mask });
+                if mask != 0 {
+                    out.push(LineHit { no, start, end, mask });
+                }
             }
             at = end + 1;
             no = no.saturating_add(1);

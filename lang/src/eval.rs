@@ -1301,7 +1301,7 @@ pub fn parse_unit(s: &str, duration: bool) -> Option<i64> {
         }
     };
     let v = n * mult as f64;
-    (v.is_finite() && v >= 0.0 && v < 9.0e18).then(|| v.round() as i64)
+    (v.is_finite() && (0.0..9.0e18).contains(&v)).then(|| v.round() as i64)
 }
 
 /// Shannon entropy in bits per character.

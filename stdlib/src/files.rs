@@ -160,6 +160,9 @@ impl Repo {
                     "toml" => Some(docs::Format::Toml),
                     "ini" => Some(docs::Format::Ini),
                     "dotenv" => Some(docs::Format::Dotenv),
+                    "dockerfile" => Some(docs::Format::Dockerfile),
+                    "requirements" => Some(docs::Format::Requirements),
+                    "python" => Some(docs::Format::Python),
                     _ => docs::format_for(&path),
                 };
                 let Some(format) = format else {

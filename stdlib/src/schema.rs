@@ -92,11 +92,17 @@ pub fn schema() -> Schema {
         .function("git", "is_repo", &[], 0, Type::Bool, false, "Whether the target is inside a git work tree.");
     s.namespace("doc", "Parsed configuration documents. Every value knows its file and line, so a finding at a value points at it. A file that does not parse makes the check `error`.")
         .function("doc", "parse", &[("file", file())], 1, Type::Doc, false,
-            "The file parsed by its name: YAML (`.yaml`, `.yml`, `.dvc`, `MLmodel`), JSON, TOML (`.toml`, `.lock`), INI (`.ini`, `.cfg`, `.dvc/config`) or dotenv (`.env*`).")
+            "The file parsed by its name: YAML (`.yaml`, `.yml`, `.dvc`, `MLmodel`), JSON, TOML (`.toml`, `uv.lock`, `poetry.lock`), INI (`.ini`, `.cfg`, `.dvc/config`), dotenv (`.env*`), Dockerfile, pip requirements (`requirements*.txt`) or Python (`.py`).")
         .function("doc", "yaml", &[("file", file())], 1, Type::Doc, false, "The file parsed as YAML.")
         .function("doc", "json", &[("file", file())], 1, Type::Doc, false, "The file parsed as JSON.")
         .function("doc", "toml", &[("file", file())], 1, Type::Doc, false, "The file parsed as TOML.")
         .function("doc", "ini", &[("file", file())], 1, Type::Doc, false, "The file parsed as INI (Python configparser rules): section → key → string.")
-        .function("doc", "dotenv", &[("file", file())], 1, Type::Doc, false, "The file parsed as a dotenv file: name → string.");
+        .function("doc", "dotenv", &[("file", file())], 1, Type::Doc, false, "The file parsed as a dotenv file: name → string.")
+        .function("doc", "dockerfile", &[("file", file())], 1, Type::Doc, false,
+            "A Dockerfile as facts: `instructions`, `stages` (image, registry, repository, tag, digest, alias), `user` (of the final stage), `users`, `add_urls`, `env`, `healthcheck`, `exposed`.")
+        .function("doc", "requirements", &[("file", file())], 1, Type::Doc, false,
+            "A pip requirements file: `requirements` (name, specifier, pinned, hashes, marker, url, editable), `includes` (`-r`, `-c`), `options` (index URLs with passwords masked).")
+        .function("doc", "python", &[("file", file())], 1, Type::Doc, false,
+            "A Python source as facts: `assignments` of string literals (name, value, kind), `subprocess_shell` calls, `environ_dumps`, `imports`.");
     s
 }

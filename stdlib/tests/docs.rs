@@ -898,7 +898,7 @@ fn formats_by_name() {
         (".envrc", None),
         ("yarn.lock", None),
         ("README.md", None),
-        ("Dockerfile", None),
+        ("Dockerfile", Some(Format::Dockerfile)),
         ("", None),
     ];
     for (path, want) in cases {

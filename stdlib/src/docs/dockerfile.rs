@@ -1,7 +1,7 @@
 //! Dockerfiles (and Containerfiles), read the way BuildKit's front end
 //! reads them, into facts for policies:
 //!
-//! * parser directives at the top (`# escape=``, `# syntax=...`);
+//! * parser directives at the top (`` # escape=` ``, `# syntax=...`);
 //! * a line ending in the escape character (trailing blanks allowed)
 //!   continues on the next; comment lines and blank lines inside a
 //!   continued instruction are dropped; the instruction is located at its
@@ -34,6 +34,11 @@
 //! Image references in `FROM` are read after substituting the defaults of
 //! the `ARG`s declared before the first `FROM` (`ref` keeps the text as
 //! written). Every value is located at the first line of its instruction.
+//!
+//! As with BuildKit, an unknown instruction, an instruction without
+//! arguments, one other than `ARG` before the first `FROM`, a malformed
+//! `FROM`, `ENV` or `HEALTHCHECK`, an unterminated quote or heredoc, and a
+//! file without `FROM` are errors.
 
 use super::{line_u32, DocError, MapBuilder, Origins};
 use mlpol_lang::value::{record, Value};
@@ -111,7 +116,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                     [image, as_, name] if as_.eq_ignore_ascii_case("as") => (*image, Some(*name)),
                     _ => {
                         return Err(err(
-                            "FROM takes an image and an optional `AS name`".to_string(),
+                            "FROM takes an image and an optional `AS name`".to_string()
                         ))
                     }
                 };
@@ -612,7 +617,10 @@ fn file_args(body: &str, json: Option<&[String]>) -> Vec<String> {
         Some(items) => items.to_vec(),
         None => body
             .split_whitespace()
-            .filter(|w| !w.trim_start_matches(|c: char| c.is_ascii_digit()).starts_with("<<"))
+            .filter(|w| {
+                !w.trim_start_matches(|c: char| c.is_ascii_digit())
+                    .starts_with("<<")
+            })
             .map(unquote)
             .collect(),
     }

@@ -133,7 +133,10 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
     } = facts;
     let top = record(vec![
         ("assignments", origins.put(Value::list(assignments), 1)),
-        ("subprocess_shell", origins.put(Value::list(subprocess_shell), 1)),
+        (
+            "subprocess_shell",
+            origins.put(Value::list(subprocess_shell), 1),
+        ),
         ("environ_dumps", origins.put(Value::list(environ_dumps), 1)),
         ("imports", origins.put(Value::list(imports), 1)),
     ]);
@@ -165,10 +168,7 @@ fn parse_tree(path: &str, text: &str) -> Result<Tree, DocError> {
             DocError::new(
                 path,
                 None,
-                format!(
-                    "python parser gave up after {} s",
-                    PARSE_BUDGET.as_secs()
-                ),
+                format!("python parser gave up after {} s", PARSE_BUDGET.as_secs()),
             )
         })
 }
@@ -202,7 +202,11 @@ fn first_error(path: &str, text: &str, root: Node<'_>) -> DocError {
         let node = cursor.node();
         if node.is_missing() {
             let line = line_u32(node.start_position().row + 1);
-            return DocError::new(path, Some(line), format!("syntax error: missing {}", node.kind()));
+            return DocError::new(
+                path,
+                Some(line),
+                format!("syntax error: missing {}", node.kind()),
+            );
         }
         if node.is_error() || !descend_to_error(&mut cursor) {
             let culprit = first_incomplete_child(node).unwrap_or(node);
@@ -282,7 +286,8 @@ impl<'s> Facts<'s> {
         let mut names = Vec::new();
         match node.kind() {
             "import_statement" => {
-                let children: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
+                let children: Vec<Node<'_>> =
+                    node.children_by_field_name("name", &mut cursor).collect();
                 for child in children {
                     let (module, alias) = self.import_name(child);
                     // `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`.
@@ -305,7 +310,8 @@ impl<'s> Facts<'s> {
                         .map(|m| compact(self.text(m)))
                         .unwrap_or_default()
                 };
-                let children: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
+                let children: Vec<Node<'_>> =
+                    node.children_by_field_name("name", &mut cursor).collect();
                 for child in children {
                     let (name, alias) = self.import_name(child);
                     let local = alias.unwrap_or_else(|| name.clone());
@@ -388,9 +394,7 @@ impl<'s> Facts<'s> {
                     node.child_by_field_name("key"),
                     node.child_by_field_name("value"),
                 ) {
-                    if let (Some(name), Some(literal)) =
-                        (self.literal(key), self.literal(value))
-                    {
+                    if let (Some(name), Some(literal)) = (self.literal(key), self.literal(value)) {
                         self.push_assignment(&name, self.text(key), &literal, "dict", node);
                     }
                 }
@@ -421,7 +425,12 @@ impl<'s> Facts<'s> {
         let sequence = |n: Node<'_>| {
             matches!(
                 n.kind(),
-                "pattern_list" | "tuple_pattern" | "list_pattern" | "expression_list" | "tuple" | "list"
+                "pattern_list"
+                    | "tuple_pattern"
+                    | "list_pattern"
+                    | "expression_list"
+                    | "tuple"
+                    | "list"
             )
         };
         if sequence(left) && sequence(right) {
@@ -460,7 +469,10 @@ impl<'s> Facts<'s> {
         let o = &mut self.origins;
         let record = record(vec![
             ("name", o.put(Value::str(shorten(name, SNIPPET)), line)),
-            ("target", o.put(Value::str(shorten(&compact(target), SNIPPET)), line)),
+            (
+                "target",
+                o.put(Value::str(shorten(&compact(target), SNIPPET)), line),
+            ),
             ("value", o.put(Value::str(value), line)),
             ("kind", o.put(Value::str(kind), line)),
             ("line", o.put(line_value(line), line)),
@@ -504,10 +516,7 @@ impl<'s> Facts<'s> {
             match node.kind() {
                 "identifier" => {
                     let first = self.text(node);
-                    let head = self
-                        .aliases
-                        .get(first)
-                        .map_or(first, String::as_str);
+                    let head = self.aliases.get(first).map_or(first, String::as_str);
                     let mut out = head.to_string();
                     for part in parts.iter().rev() {
                         out.push('.');
@@ -536,9 +545,9 @@ impl<'s> Facts<'s> {
         if let Some(name) = &name {
             let shell = ALWAYS_SHELL.contains(&name.as_str())
                 || (SHELL_IF_ASKED.contains(&name.as_str())
-                    && args.iter().any(|(kw, value)| {
-                        kw.as_deref() == Some("shell") && self.truthy(*value)
-                    }));
+                    && args
+                        .iter()
+                        .any(|(kw, value)| kw.as_deref() == Some("shell") && self.truthy(*value)));
             if shell {
                 let code = shorten(&compact(self.text(node)), SNIPPET);
                 let o = &mut self.origins;
@@ -599,7 +608,23 @@ impl<'s> Facts<'s> {
                 let digits: String = self
                     .text(node)
                     .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() && !matches!(c, 'x' | 'X' | 'o' | 'O' | 'b' | 'B' | 'e' | 'E' | 'j' | 'J' | 'l' | 'L'))
+                    .filter(|c| {
+                        c.is_ascii_alphanumeric()
+                            && !matches!(
+                                c,
+                                'x' | 'X'
+                                    | 'o'
+                                    | 'O'
+                                    | 'b'
+                                    | 'B'
+                                    | 'e'
+                                    | 'E'
+                                    | 'j'
+                                    | 'J'
+                                    | 'l'
+                                    | 'L'
+                            )
+                    })
                     .collect();
                 digits.chars().any(|c| c != '0')
             }
@@ -791,9 +816,11 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// The value of one Python string literal (prefix, quotes, escapes).
 fn string_value(literal: &str) -> Option<String> {
-    let prefix_len = literal
-        .find(['"', '\''])
-        .filter(|&i| literal.get(..i).is_some_and(|p| p.chars().all(|c| "rRbBuUfFtT".contains(c))))?;
+    let prefix_len = literal.find(['"', '\'']).filter(|&i| {
+        literal
+            .get(..i)
+            .is_some_and(|p| p.chars().all(|c| "rRbBuUfFtT".contains(c)))
+    })?;
     let prefix = literal.get(..prefix_len)?.to_ascii_lowercase();
     let body = literal.get(prefix_len..)?;
     let quote = ["\"\"\"", "'''", "\"", "'"]

@@ -37,6 +37,9 @@ use mlpol_lang::value::{record, Value};
 
 const MASK: &str = "********";
 
+/// File name endings of distributions.
+const ARCHIVES: &[&str] = &[".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"];
+
 /// Options that take no value.
 const SWITCHES: &[&str] = &[
     "--no-index",
@@ -113,7 +116,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                     }
                     "--hash" => {
                         return Err(err(
-                            "--hash must follow a requirement on the same line".to_string(),
+                            "--hash must follow a requirement on the same line".to_string()
                         ))
                     }
                     _ => {
@@ -141,7 +144,9 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
         for (name, value) in option_words(opts).map_err(err)? {
             if name == "--hash" {
                 let Some(hash) = value.filter(|h| valid_hash(h)) else {
-                    return Err(err("--hash needs a value like sha256:<hex digest>".to_string()));
+                    return Err(err(
+                        "--hash needs a value like sha256:<hex digest>".to_string()
+                    ));
                 };
                 req.hashes.push(hash);
             }
@@ -196,30 +201,36 @@ fn logical_lines(text: &str) -> Vec<(u32, String)> {
 
 /// The line up to a `#` at its start or after whitespace.
 fn strip_comment(line: &str) -> &str {
-    let mut prev_space = true;
-    for (i, c) in line.char_indices() {
-        if c == '#' && prev_space {
-            return line.get(..i).unwrap_or_default();
-        }
-        prev_space = c.is_whitespace();
+    match find_after_blank(line, '#') {
+        Some(i) => line.get(..i).unwrap_or_default(),
+        None => line,
     }
-    line
 }
 
 /// The requirement (the words before the first one starting with `-`) and
 /// the options after it.
 fn split_options(line: &str) -> (&str, &str) {
-    let mut prev_space = true;
-    for (i, c) in line.char_indices() {
-        if c == '-' && prev_space {
-            return (
-                line.get(..i).unwrap_or_default().trim(),
-                line.get(i..).unwrap_or_default(),
-            );
-        }
-        prev_space = c.is_whitespace();
+    match find_after_blank(line, '-') {
+        Some(i) => (
+            line.get(..i).unwrap_or_default().trim(),
+            line.get(i..).unwrap_or_default(),
+        ),
+        None => (line.trim(), ""),
     }
-    (line.trim(), "")
+}
+
+/// The first `c` at the start of `line` or after whitespace.
+fn find_after_blank(line: &str, c: char) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = line.get(from..).and_then(|rest| rest.find(c)) {
+        let at = from + i;
+        let before = line.get(..at).unwrap_or_default();
+        if before.is_empty() || before.ends_with(char::is_whitespace) {
+            return Some(at);
+        }
+        from = at + c.len_utf8();
+    }
+    None
 }
 
 /// `-x value`, `-xvalue`, `--name value`, `--name=value` and switches; short
@@ -503,17 +514,29 @@ fn check_marker(marker: &str) -> Result<String, String> {
                 Expect::Start
             }
             Expect::Start if is_operand => Expect::Op,
-            Expect::Op if matches!(token, "<" | "<=" | "==" | "!=" | ">=" | ">" | "~=" | "===" | "in") => {
+            Expect::Op
+                if matches!(
+                    token,
+                    "<" | "<=" | "==" | "!=" | ">=" | ">" | "~=" | "===" | "in"
+                ) =>
+            {
                 Expect::Right
             }
-            Expect::Op if token == "not" && iter.next().is_some_and(|t| *t == "in") => Expect::Right,
+            Expect::Op if token == "not" && iter.next().is_some_and(|t| *t == "in") => {
+                Expect::Right
+            }
             Expect::Right if is_operand => Expect::After,
             Expect::After if token == ")" && depth > 0 => {
                 depth -= 1;
                 Expect::After
             }
             Expect::After if token == "and" || token == "or" => Expect::Start,
-            _ => return Err(format!("bad environment marker near {:?}", truncate(token, 40))),
+            _ => {
+                return Err(format!(
+                    "bad environment marker near {:?}",
+                    truncate(token, 40)
+                ))
+            }
         };
     }
     if expect != Expect::After || depth != 0 {
@@ -571,25 +594,31 @@ fn marker_tokens(marker: &str) -> Result<Vec<&str>, String> {
 /// Not a PEP 508 name: a URL (`scheme://`, `file:`), a VCS URL
 /// (`git+...`), a path (`./x`, `/x`, `~/x`, `a/b`), or an archive.
 fn looks_like_url_or_path(text: &str) -> bool {
-    let first = text.split_whitespace().next().unwrap_or_default();
-    // The part that would be a project name.
-    let head_end = first.find(['[', ';', '@', '=', '<', '>', '!', '~']);
-    let head = match head_end {
-        Some(i) => first.get(..i).unwrap_or_default(),
-        None => first,
-    };
+    // The first word (`find(char)` is a fast search, even unoptimized).
+    let end = [text.find(' '), text.find('\t')]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(text.len());
+    let first = text.get(..end).unwrap_or_default();
     let lower = first.to_ascii_lowercase();
-    lower.contains("://")
-        && head_end.is_none_or(|i| lower.find("://").is_some_and(|s| s < i))
+    // The part that would be a project name.
+    let head_end = lower
+        .bytes()
+        .position(|b| matches!(b, b'[' | b';' | b'@' | b'=' | b'<' | b'>' | b'!' | b'~'));
+    let head = lower
+        .get(..head_end.unwrap_or(lower.len()))
+        .unwrap_or_default();
+    let scheme = lower.find("://");
+    scheme.is_some_and(|s| head_end.is_none_or(|h| s < h))
         || lower.starts_with("file:")
         || ["git+", "hg+", "svn+", "bzr+"]
             .iter()
             .any(|p| lower.starts_with(p))
         || first.starts_with(['.', '/', '~', '\\'])
-        || head.contains(['/', '\\'])
-        || [".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"]
-            .iter()
-            .any(|ext| head.to_ascii_lowercase().ends_with(ext))
+        || head.contains('/')
+        || head.contains('\\')
+        || ARCHIVES.iter().any(|ext| head.ends_with(ext))
 }
 
 /// A URL or path requirement: the name from `#egg=name` or a wheel or
@@ -636,8 +665,9 @@ fn archive_name(url: &str) -> Option<String> {
         let name = file.split('-').next().unwrap_or_default();
         return valid_name(name).then(|| normalize(name));
     }
-    let stem = [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"]
+    let stem = ARCHIVES
         .iter()
+        .filter(|ext| **ext != ".whl")
         .find_map(|ext| {
             lower
                 .ends_with(ext)

@@ -203,3 +203,30 @@ fn the_example_org_policy_flags_unpinned_base_images() {
     assert_eq!(lines, vec![3, 4], "{c:#}");
     assert_eq!(c["findings"][0]["message"], "`FROM python:latest` does not pin its base image");
 }
+
+#[test]
+fn dockerfile_checks_report_each_problem_at_its_instruction() {
+    let insecure = temp_dir("dockerfile-bad");
+    let token = ["abc", "123", "def", "456"].concat();
+    let dockerfile = format!(
+        "ARG BASE=python\nFROM ${{BASE}}:3.11 AS build\nRUN pip wheel .\nFROM python\nENV API_TOKEN={token} DB_PASSWORD_FILE=/run/secrets/db HOME=/app\nADD https://example.com/x.tgz /x.tgz\nUSER root\n"
+    );
+    write(&insecure, &[("Dockerfile", &dockerfile)]);
+    let out = mlpol(&insecure, &["eval", ".", "--only", "docker.image", "--format", "json"]);
+    let report = out.json();
+    let at = |id: &str| -> Vec<u64> {
+        check(&report, id)["findings"].as_array().unwrap().iter().map(|f| f["location"]["line"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(at("docker.image.non_root"), vec![7]);
+    assert_eq!(at("docker.image.pinned_base"), vec![4]);
+    assert_eq!(at("docker.image.no_remote_add"), vec![6]);
+    assert_eq!(at("docker.image.no_secrets_in_env"), vec![5]);
+    assert!(!out.stdout.contains(&token));
+
+    let hardened = temp_dir("dockerfile-good");
+    write(&hardened, &[("Dockerfile", "FROM python:3.11-slim@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef AS build\nRUN pip wheel .\nFROM gcr.io/distroless/python3:nonroot\nENV DB_PASSWORD_FILE=/run/secrets/db\nADD --checksum=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef https://example.com/x.tgz /x.tgz\nUSER 10001\n")]);
+    let out = mlpol(&hardened, &["eval", ".", "--only", "docker.image", "--format", "json"]);
+    for c in out.json()["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "pass", "{c:#}");
+    }
+}

@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use mlpol_lang::value::mask;
-use mlpol_stdlib::secrets::{finding_value, fingerprint, rules, Scanner, SecretFinding, MAX_FINDINGS_PER_FILE, MAX_LINE_BYTES};
+use mlpol_stdlib::secrets::{
+    finding_value, fingerprint, rules, Scanner, SecretFinding, MAX_FINDINGS_PER_FILE, MAX_LINE_BYTES,
+};
 use std::collections::BTreeSet;
 
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -65,7 +67,7 @@ fn pem_end(kind: &str) -> String {
 }
 
 fn aws_id(seed: u64) -> String {
-    format!("{}{}", "AK", format!("IA{}", rand(seed, &format!("{UPPER}{DIGITS}"), 16)))
+    format!("{}{}{}", "AK", "IA", rand(seed, &format!("{UPPER}{DIGITS}"), 16))
 }
 
 fn aws_secret(seed: u64) -> String {
@@ -87,7 +89,11 @@ fn scan(path: &str, text: &str) -> Vec<SecretFinding> {
 }
 
 fn show(findings: &[SecretFinding]) -> String {
-    findings.iter().map(|f| format!("{}:{}:{} {} {}", f.path, f.line, f.column, f.rule, f.redacted)).collect::<Vec<_>>().join("\n")
+    findings
+        .iter()
+        .map(|f| format!("{}:{}:{} {} {}", f.path, f.line, f.column, f.rule, f.redacted))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A true positive: one finding of `rule` whose secret is `clear`.
@@ -114,7 +120,12 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
 
     // aws-secret-access-key: by name, and next to an access key id.
     let sk = aws_secret(2);
-    p("aws-secret-access-key", "deploy.py", format!("client = boto3.client(\"s3\", aws_secret_access_key=\"{sk}\")\n"), sk.clone());
+    p(
+        "aws-secret-access-key",
+        "deploy.py",
+        format!("client = boto3.client(\"s3\", aws_secret_access_key=\"{sk}\")\n"),
+        sk.clone(),
+    );
     let csv = format!("User name,Access key ID,Secret access key\nml-bot,{id},{sk}\n");
     neg.push(("aws-secret-access-key", "data.csv", format!("row,{}\n", aws_secret(3))));
     neg.push(("aws-secret-access-key", "deploy.py", format!("aws_secret_access_key = \"{}\"\n", rand(4, HEX, 40))));
@@ -131,11 +142,15 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
     neg.push((
         "gcp-service-account",
         "sa.json",
-        format!("{{\"type\": \"service_account\", \"private_key\": \"{}\\n...\\n{}\\n\"}}\n", pem_begin(""), pem_end("")),
+        format!(
+            "{{\"type\": \"service_account\", \"private_key\": \"{}\\n...\\n{}\\n\"}}\n",
+            pem_begin(""),
+            pem_end("")
+        ),
     ));
 
     // gcp-api-key
-    let gkey = format!("{}{}", "AI", format!("za{}", alnum(7, 35)));
+    let gkey = format!("{}{}{}", "AI", "za", alnum(7, 35));
     p("gcp-api-key", ".env", format!("GOOGLE_API_KEY={gkey}\n"), gkey.clone());
     neg.push(("gcp-api-key", "app.js", format!("const mapsJs = \"{}\";\n", &gkey[..38])));
 
@@ -147,13 +162,18 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
         format!("CONN = \"DefaultEndpointsProtocol=https;AccountName=mlprod;AccountKey={akey};EndpointSuffix=core.windows.net\"\n"),
         akey.clone(),
     );
-    let azurite = format!("{}{}", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2", "UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==");
+    let azurite =
+        format!("{}{}", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2", "UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==");
     neg.push((
         "azure-storage-connection-string",
         "docker-compose.yml",
         format!("  AZURE_STORAGE_CONNECTION_STRING: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={azurite};BlobEndpoint=http://azurite:10000/devstoreaccount1;\n"),
     ));
-    neg.push(("azure-storage-connection-string", "README.md", "Set `AccountKey=<your-account-key>` in the connection string.\n".to_string()));
+    neg.push((
+        "azure-storage-connection-string",
+        "README.md",
+        "Set `AccountKey=<your-account-key>` in the connection string.\n".to_string(),
+    ));
 
     // azure-sas-token
     let sig = format!("{}%2B{}%3D", alnum(9, 20), alnum(10, 21));
@@ -168,10 +188,14 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
     // github-token
     let gh = github(11);
     p("github-token", ".env", format!("GITHUB_TOKEN={gh}\n"), gh.clone());
-    let pat = format!("{}_{}", "github_pat", format!("{}_{}", alnum(12, 22), alnum(13, 59)));
+    let pat = format!("{}_{}_{}", "github_pat", alnum(12, 22), alnum(13, 59));
     p("github-token", "ci.sh", format!("curl -H \"Authorization: Bearer {pat}\" https://api.github.com\n"), pat);
     neg.push(("github-token", ".env", format!("GITHUB_TOKEN={}_{}\n", "ghp", "x".repeat(36))));
-    neg.push(("github-token", "notes.md", format!("The prefix {}_ marks a classic token; {}_{} is too short.\n", "ghp", "ghp", alnum(14, 20))));
+    neg.push((
+        "github-token",
+        "notes.md",
+        format!("The prefix {}_ marks a classic token; {}_{} is too short.\n", "ghp", "ghp", alnum(14, 20)),
+    ));
 
     // gitlab-token
     let gl = format!("{}-{}", "glpat", alnum(15, 20));
@@ -186,12 +210,26 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
     neg.push(("slack-token", "alerts.py", format!("# {}-{} is not enough\n", "xoxb", alnum(19, 9))));
 
     // slack-webhook
-    let hook = format!("T{}/B{}/{}", rand(20, &format!("{UPPER}{DIGITS}"), 8), rand(21, &format!("{UPPER}{DIGITS}"), 10), alnum(22, 24));
-    p("slack-webhook", "notify.py", format!("URL = \"https://{}/services/{hook}\"\n", ["hooks", "slack", "com"].join(".")), hook);
+    let hook = format!(
+        "T{}/B{}/{}",
+        rand(20, &format!("{UPPER}{DIGITS}"), 8),
+        rand(21, &format!("{UPPER}{DIGITS}"), 10),
+        alnum(22, 24)
+    );
+    p(
+        "slack-webhook",
+        "notify.py",
+        format!("URL = \"https://{}/services/{hook}\"\n", ["hooks", "slack", "com"].join(".")),
+        hook,
+    );
     neg.push((
         "slack-webhook",
         "notify.py",
-        format!("URL = \"https://{}/services/T00000000/B00000000/{}\"\n", ["hooks", "slack", "com"].join("."), "X".repeat(24)),
+        format!(
+            "URL = \"https://{}/services/T00000000/B00000000/{}\"\n",
+            ["hooks", "slack", "com"].join("."),
+            "X".repeat(24)
+        ),
     ));
 
     // huggingface-token
@@ -200,17 +238,25 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
     neg.push(("huggingface-token", "train.py", format!("from x import {}_{}\n", "hf", rand(24, LOWER, 34))));
 
     // openai-api-key
-    let oa = format!("{}-{}{}{}", "sk", alnum(25, 20), "T3Blbk", format!("FJ{}", alnum(26, 20)));
+    let oa = format!("{}-{}{}{}{}", "sk", alnum(25, 20), "T3Blbk", "FJ", alnum(26, 20));
     p("openai-api-key", ".env", format!("OPENAI_API_KEY={oa}\n"), oa.clone());
     let proj = format!("{}-{}-{}", "sk", "proj", alnum(27, 120));
     p("openai-api-key", "client.ts", format!("const c = new OpenAI({{ apiKey: '{proj}' }});\n"), proj);
     neg.push(("openai-api-key", "requirements.txt", "task-scheduler-plugin-extra-long==1.0\n".to_string()));
-    neg.push(("openai-api-key", "Makefile", format!("install:\n\tpip install {}-learn-style-package-name-longer\n", "sk")));
+    neg.push((
+        "openai-api-key",
+        "Makefile",
+        format!("install:\n\tpip install {}-learn-style-package-name-longer\n", "sk"),
+    ));
 
     // anthropic-api-key
     let an = format!("{}-{}-{}", "sk", "ant-api03", alnum(28, 93));
     p("anthropic-api-key", "agent.py", format!("client = Anthropic(api_key=\"{an}\")\n"), an);
-    neg.push(("anthropic-api-key", "agent.py", format!("client = Anthropic(api_key=\"{}-{}-{}\")\n", "sk", "ant-api03", "x".repeat(93))));
+    neg.push((
+        "anthropic-api-key",
+        "agent.py",
+        format!("client = Anthropic(api_key=\"{}-{}-{}\")\n", "sk", "ant-api03", "x".repeat(93)),
+    ));
 
     // wandb-api-key
     let wb = rand(29, HEX, 40);
@@ -230,7 +276,12 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
     p(
         "private-key",
         "values.yaml",
-        format!("sshKey: |\n  {}\n  {ossh}\n  {}\n  {}\n", pem_begin("OPENSSH "), base64ish(33, 70), pem_end("OPENSSH ")),
+        format!(
+            "sshKey: |\n  {}\n  {ossh}\n  {}\n  {}\n",
+            pem_begin("OPENSSH "),
+            base64ish(33, 70),
+            pem_end("OPENSSH ")
+        ),
         ossh,
     );
     neg.push((
@@ -238,12 +289,22 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
         "keys/pub.pem",
         format!("{d}BEGIN PUBLIC KEY{d}\n{}\n{d}END PUBLIC KEY{d}\n", base64ish(34, 64), d = dashes()),
     ));
-    neg.push(("private-key", "util.py", format!("if text.startswith(\"{}\"):\n    kind = \"rsa\"\n", pem_begin("RSA "))));
+    neg.push((
+        "private-key",
+        "util.py",
+        format!("if text.startswith(\"{}\"):\n    kind = \"rsa\"\n", pem_begin("RSA ")),
+    ));
     neg.push(("private-key", "README.md", format!("```\n{}\n...\n{}\n```\n", pem_begin("RSA "), pem_end("RSA "))));
     neg.push((
         "private-key",
         "docs/greengrass.rst",
-        format!("  \"PrivateKey\": \"{}\\n{}...{}\\n{}\"\n", pem_begin("RSA "), base64ish(41, 50), alnum(42, 7), pem_end("RSA ")),
+        format!(
+            "  \"PrivateKey\": \"{}\\n{}...{}\\n{}\"\n",
+            pem_begin("RSA "),
+            base64ish(41, 50),
+            alnum(42, 7),
+            pem_end("RSA ")
+        ),
     ));
 
     // jwt
@@ -262,12 +323,29 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
 
     // database-url-password: the secret is the password only.
     let pw = alnum(39, 14);
-    p("database-url-password", "mlflow.env", format!("MLFLOW_BACKEND_STORE_URI=postgresql://mlflow:{pw}@db:5432/mlflow\n"), pw.clone());
+    p(
+        "database-url-password",
+        "mlflow.env",
+        format!("MLFLOW_BACKEND_STORE_URI=postgresql://mlflow:{pw}@db:5432/mlflow\n"),
+        pw.clone(),
+    );
     p("database-url-password", "settings.py", format!("BROKER = \"amqp://celery:{pw}@rabbitmq:5672//\"\n"), pw.clone());
     p("database-url-password", "cache.yaml", format!("url: redis://:{pw}@redis:6379/0\n"), pw.clone());
-    neg.push(("database-url-password", "mlflow.env", "MLFLOW_BACKEND_STORE_URI=postgresql://mlflow:${DB_PASSWORD}@db:5432/mlflow\n".to_string()));
-    neg.push(("database-url-password", "db.py", "URL = f\"postgresql://{user}:{password}@{host}/mlflow\"\n".to_string()));
-    neg.push(("database-url-password", "mlflow.env", "MLFLOW_BACKEND_STORE_URI=postgresql://db:5432/mlflow\n".to_string()));
+    neg.push((
+        "database-url-password",
+        "mlflow.env",
+        "MLFLOW_BACKEND_STORE_URI=postgresql://mlflow:${DB_PASSWORD}@db:5432/mlflow\n".to_string(),
+    ));
+    neg.push((
+        "database-url-password",
+        "db.py",
+        "URL = f\"postgresql://{user}:{password}@{host}/mlflow\"\n".to_string(),
+    ));
+    neg.push((
+        "database-url-password",
+        "mlflow.env",
+        "MLFLOW_BACKEND_STORE_URI=postgresql://db:5432/mlflow\n".to_string(),
+    ));
 
     // generic-assignment, one per syntax.
     let g = alnum(40, 18);
@@ -307,14 +385,29 @@ fn cases() -> (Vec<Positive>, Vec<(&'static str, &'static str, String)>) {
         ("app.py", format!("session_token = \"{}\"\n", "123e4567-e89b-12d3-a456-426614174000")),
         ("models.py", "credentials = {\"username\": \"admin\", \"password\": \"mynewpassword1\"}\n".to_string()),
         ("oid.py", "    AttributeOID.CHALLENGE_PASSWORD: \"challengePassword\",\n".to_string()),
-        ("example.json", "{\"token\": \"abcd1234defg5678\", \"nextForwardToken\": \"f/3196120912244748858305587\"}\n".to_string()),
-        ("policies.json", "{\"IAMUserChangePassword\": \"arn:aws:iam::aws:policy/IAMUserChangePassword\"}\n".to_string()),
+        (
+            "example.json",
+            "{\"token\": \"abcd1234defg5678\", \"nextForwardToken\": \"f/3196120912244748858305587\"}\n".to_string(),
+        ),
+        (
+            "policies.json",
+            "{\"IAMUserChangePassword\": \"arn:aws:iam::aws:policy/IAMUserChangePassword\"}\n".to_string(),
+        ),
         ("types.py", "    \"AWS::ApiGateway::ApiKey\": \"48205d4ffd7feba3\",\n".to_string()),
-        ("api.json", "{\"ClientToken\": \"cachedvol112233\", \"ExportToken\": \"export-token-cu4lg26ofcziixny\"}\n".to_string()),
+        (
+            "api.json",
+            "{\"ClientToken\": \"cachedvol112233\", \"ExportToken\": \"export-token-cu4lg26ofcziixny\"}\n".to_string(),
+        ),
     ] {
         neg.push(("generic-assignment", path, text));
     }
-    pos.push(Positive { rule: "aws-secret-access-key", path: "credentials.csv", text: csv, clear: sk, also: &["aws-access-key-id"] });
+    pos.push(Positive {
+        rule: "aws-secret-access-key",
+        path: "credentials.csv",
+        text: csv,
+        clear: sk,
+        also: &["aws-access-key-id"],
+    });
     (pos, neg)
 }
 
@@ -325,7 +418,12 @@ fn every_rule_has_a_true_positive_and_a_near_miss() {
         let all = scan(case.path, &case.text);
         let found: Vec<SecretFinding> = all.iter().filter(|f| f.rule == case.rule).cloned().collect();
         assert_eq!(found.len(), 1, "{} in {}:\n{}\ngot:\n{}", case.rule, case.path, case.text, show(&all));
-        assert!(all.iter().all(|f| f.rule == case.rule || case.also.contains(&f.rule)), "{}:\n{}", case.path, show(&all));
+        assert!(
+            all.iter().all(|f| f.rule == case.rule || case.also.contains(&f.rule)),
+            "{}:\n{}",
+            case.path,
+            show(&all)
+        );
         assert_eq!(found[0].clear, case.clear, "{} in {}", case.rule, case.path);
         assert_eq!(found[0].path, case.path);
     }
@@ -560,7 +658,8 @@ fn several_findings_in_one_file_come_sorted() {
     );
 }
 
-/// The scanner's own sources and these tests hold no secret.
+/// The scanner's own sources, these tests and the benchmark script hold no
+/// secret.
 #[test]
 fn own_sources_are_clean() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -569,12 +668,81 @@ fn own_sources_are_clean() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         paths.push(format!("src/secrets/{name}"));
     }
-    if root.join("examples/scan.rs").exists() {
-        paths.push("examples/scan.rs".to_string());
+    for extra in ["examples/scan.rs", "../tests/bench/secrets.sh"] {
+        if root.join(extra).exists() {
+            paths.push(extra.to_string());
+        }
     }
     for rel in paths {
         let bytes = std::fs::read(root.join(&rel)).unwrap();
         let found = Scanner::shared().scan_bytes(&rel, &bytes);
         assert!(found.is_empty(), "{}", show(&found));
+    }
+}
+
+/// Random mixtures of keywords, quotes, operators, escapes, multi-byte
+/// characters and line endings: no panic, and every finding lies on a real
+/// line within its bounds.
+#[test]
+fn random_inputs_do_not_break_the_scanner() {
+    let fragments: Vec<String> = vec![
+        format!("{}{}", "AK", "IA"),
+        aws_id(7),
+        aws_secret(8),
+        pem_begin("RSA "),
+        pem_end("RSA "),
+        "password".into(),
+        "_token".into(),
+        "api_key".into(),
+        "=".into(),
+        ":".into(),
+        " = ".into(),
+        ": ".into(),
+        "\"".into(),
+        "'".into(),
+        "\\".into(),
+        "\\\"".into(),
+        "\\n".into(),
+        "\n".into(),
+        "\r\n".into(),
+        "é☕".into(),
+        format!("{}-", "sk"),
+        format!("{}_", "ghp"),
+        "eyJ".into(),
+        ".".into(),
+        "postgres://".into(),
+        "@".into(),
+        "sig=".into(),
+        "sv=".into(),
+        " ".into(),
+        "\t".into(),
+        "data:image/png;base64,".into(),
+        "${".into(),
+        "}".into(),
+        "ENV ".into(),
+    ];
+    let scanner = Scanner::shared();
+    for seed in 0..3000u64 {
+        let n = 1 + (seed % 40) as usize;
+        let picks = rand(seed + 1000, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", n);
+        let mut text = String::new();
+        for (i, c) in picks.chars().enumerate() {
+            let k = c as usize % (fragments.len() + 4);
+            match fragments.get(k) {
+                Some(f) => text.push_str(f),
+                None => text.push_str(&alnum(seed * 100 + i as u64, 8 + k % 40)),
+            }
+        }
+        for path in ["a.py", "b.yaml", "c.env", "uv.lock", "Dockerfile"] {
+            let found = scanner.scan_text(path, &text);
+            let lines: Vec<&str> = text.split('\n').collect();
+            for f in &found {
+                let line = lines.get(f.line as usize - 1).unwrap_or_else(|| panic!("{f:?} in {text:?}"));
+                let width = line.chars().count() as u32 + 1;
+                assert!(f.column >= 1 && f.column < f.end_column && f.end_column <= width, "{f:?} in {text:?}");
+                assert_eq!(f.redacted, mask(&f.clear));
+            }
+            let _ = scanner.scan_bytes(path, text.as_bytes());
+        }
     }
 }

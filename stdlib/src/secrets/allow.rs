@@ -103,9 +103,20 @@ fn is_sequential(v: &str) -> bool {
 /// `process.env.X`, `${{ secrets.X }}`.
 pub(crate) fn is_env_read(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    ["os.environ", "getenv", "environ.get", "env(", "env.", "process.env", "secrets.", "vault(", "ssm:", "secretsmanager"]
-        .iter()
-        .any(|p| lower.contains(p))
+    [
+        "os.environ",
+        "getenv",
+        "environ.get",
+        "env(",
+        "env.",
+        "process.env",
+        "secrets.",
+        "vault(",
+        "ssm:",
+        "secretsmanager",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
 }
 
 fn is_hex(s: &str) -> bool {
@@ -129,8 +140,21 @@ pub(crate) fn is_known_format(value: &str) -> bool {
         return true;
     }
     const PREFIXES: &[&str] = &[
-        "sha1:", "sha224:", "sha256:", "sha384:", "sha512:", "md5:", "blake2b:", "blake2b_256:", "sha1-", "sha256-",
-        "sha384-", "sha512-", "sha256=", "--hash=", "data:",
+        "sha1:",
+        "sha224:",
+        "sha256:",
+        "sha384:",
+        "sha512:",
+        "md5:",
+        "blake2b:",
+        "blake2b_256:",
+        "sha1-",
+        "sha256-",
+        "sha384-",
+        "sha512-",
+        "sha256=",
+        "--hash=",
+        "data:",
     ];
     PREFIXES.iter().any(|p| lower.starts_with(p)) || lower.contains("--hash=")
 }
@@ -141,9 +165,9 @@ pub(crate) fn in_data_uri(line: &str, start: usize, end: usize) -> bool {
     let mut from = 0;
     while let Some(rel) = line.get(from..).and_then(|s| s.find(";base64,")) {
         let payload = from + rel + ";base64,".len();
-        let run = line
-            .get(payload..)
-            .map_or(0, |s| s.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'%')).count());
+        let run = line.get(payload..).map_or(0, |s| {
+            s.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'%')).count()
+        });
         let is_data = line.get(..from + rel).is_some_and(|head| head.rfind("data:").is_some());
         if is_data && start >= payload && end <= payload + run {
             return true;

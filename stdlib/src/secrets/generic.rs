@@ -26,28 +26,140 @@ pub(crate) enum Class {
 
 /// Words before `key` that make it a credential.
 const KEY_QUALIFIERS: &[&str] = &[
-    "api", "access", "secret", "private", "fernet", "signing", "sign", "encryption", "encrypt", "crypt", "master", "client",
-    "account", "auth", "app", "service", "subscription", "license", "storage", "shared", "hmac", "jwt", "session", "sas",
-    "consumer", "admin", "deploy", "write", "openai", "anthropic", "wandb", "stripe", "sendgrid", "mapbox", "google", "gcp",
-    "azure", "aws", "hf", "cohere", "mistral", "groq", "pinecone", "replicate", "comet", "neptune", "mailgun", "twilio",
-    "datadog", "dd", "sentry", "license",
+    "api",
+    "access",
+    "secret",
+    "private",
+    "fernet",
+    "signing",
+    "sign",
+    "encryption",
+    "encrypt",
+    "crypt",
+    "master",
+    "client",
+    "account",
+    "auth",
+    "app",
+    "service",
+    "subscription",
+    "license",
+    "storage",
+    "shared",
+    "hmac",
+    "jwt",
+    "session",
+    "sas",
+    "consumer",
+    "admin",
+    "deploy",
+    "write",
+    "openai",
+    "anthropic",
+    "wandb",
+    "stripe",
+    "sendgrid",
+    "mapbox",
+    "google",
+    "gcp",
+    "azure",
+    "aws",
+    "hf",
+    "cohere",
+    "mistral",
+    "groq",
+    "pinecone",
+    "replicate",
+    "comet",
+    "neptune",
+    "mailgun",
+    "twilio",
+    "datadog",
+    "dd",
+    "sentry",
+    "license",
 ];
 
 /// Words in a `…token` name that make it not a credential: tokenizer
 /// special tokens, pagination cursors, idempotency and change tokens,
 /// counts.
 const TOKEN_NON_SECRETS: &[&str] = &[
-    "eos", "bos", "pad", "unk", "sep", "cls", "mask", "special", "start", "end", "stop", "next", "prev", "previous", "page",
-    "pagination", "continuation", "marker", "resume", "forward", "backward", "sync", "cancellation", "csrf", "xsrf", "max",
-    "min", "num", "total", "input", "output", "prompt", "completion", "vocab", "first", "last", "image", "decoder",
-    "encoder", "sentence", "default", "chat", "client", "idempotency", "request", "change", "update", "copy", "export",
-    "import", "work", "unit", "verification",
+    "eos",
+    "bos",
+    "pad",
+    "unk",
+    "sep",
+    "cls",
+    "mask",
+    "special",
+    "start",
+    "end",
+    "stop",
+    "next",
+    "prev",
+    "previous",
+    "page",
+    "pagination",
+    "continuation",
+    "marker",
+    "resume",
+    "forward",
+    "backward",
+    "sync",
+    "cancellation",
+    "csrf",
+    "xsrf",
+    "max",
+    "min",
+    "num",
+    "total",
+    "input",
+    "output",
+    "prompt",
+    "completion",
+    "vocab",
+    "first",
+    "last",
+    "image",
+    "decoder",
+    "encoder",
+    "sentence",
+    "default",
+    "chat",
+    "client",
+    "idempotency",
+    "request",
+    "change",
+    "update",
+    "copy",
+    "export",
+    "import",
+    "work",
+    "unit",
+    "verification",
 ];
 
 /// Values that stand in for a password.
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "password", "passwd", "secret", "changeme", "required", "optional", "undefined", "notused", "not_used", "not_set",
-    "notset", "unset", "disabled", "enabled", "default", "string", "nonempty", "anything", "whatever",
+    "password",
+    "passwd",
+    "secret",
+    "changeme",
+    "required",
+    "optional",
+    "undefined",
+    "notused",
+    "not_used",
+    "not_set",
+    "notset",
+    "unset",
+    "disabled",
+    "enabled",
+    "default",
+    "string",
+    "nonempty",
+    "anything",
+    "whatever",
 ];
 
 /// Lowercase words of an identifier: `_ - .` separate, camelCase splits,
@@ -67,7 +179,9 @@ pub(crate) fn words(name: &str) -> Vec<String> {
         let next = chars.get(i + 1).copied();
         let split = c.is_ascii_uppercase()
             && prev.is_some_and(|p| {
-                p.is_ascii_lowercase() || p.is_ascii_digit() || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
             });
         if split && !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
@@ -85,6 +199,16 @@ pub(crate) fn words(name: &str) -> Vec<String> {
 
 /// Whether a name holds a secret, and which kind.
 pub(crate) fn classify(name: &str) -> Option<Class> {
+    // Cheap necessary condition first (most names — `tokenizer`, `keys`,
+    // `token_ids` — fail it), without allocating.
+    let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+    let ends = |suffix: &str| {
+        trimmed.len() >= suffix.len()
+            && trimmed.get(trimmed.len() - suffix.len()..).is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+    };
+    if !["password", "passwd", "passphrase", "pwd", "pass", "secret", "token", "key"].iter().any(|s| ends(s)) {
+        return None;
+    }
     let ws = words(name);
     let last = ws.last()?.as_str();
     let prev = ws.len().checked_sub(2).and_then(|i| ws.get(i)).map(String::as_str);
@@ -109,9 +233,9 @@ pub(crate) enum Syntax {
 }
 
 const CODE_EXTS: &[&str] = &[
-    "py", "pyi", "pyx", "js", "jsx", "ts", "tsx", "mjs", "cjs", "go", "java", "kt", "kts", "scala", "rb", "rs", "c", "cc",
-    "cpp", "cxx", "h", "hpp", "cs", "php", "swift", "r", "jl", "lua", "pl", "dart", "groovy", "gradle", "json", "ipynb",
-    "toml", "tf", "hcl", "sql", "vue", "svelte",
+    "py", "pyi", "pyx", "js", "jsx", "ts", "tsx", "mjs", "cjs", "go", "java", "kt", "kts", "scala", "rb", "rs", "c",
+    "cc", "cpp", "cxx", "h", "hpp", "cs", "php", "swift", "r", "jl", "lua", "pl", "dart", "groovy", "gradle", "json",
+    "ipynb", "toml", "tf", "hcl", "sql", "vue", "svelte",
 ];
 
 pub(crate) fn syntax_for(path: &str) -> Syntax {
@@ -190,10 +314,16 @@ fn parse_assignment(line: &str, pos: usize, syntax: Syntax, dockerfile_env: bool
                 j += 1;
             }
             let ann_start = j;
-            while at(j).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'[' | b']' | b'.' | b',' | b'|' | b' ')) {
+            while at(j).is_some_and(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'[' | b']' | b'.' | b',' | b'|' | b' ')
+            }) {
                 j += 1;
             }
-            if j > ann_start && at(ann_start).is_some_and(|c| c.is_ascii_alphabetic()) && at(j) == Some(b'=') && at(j + 1) != Some(b'=') {
+            if j > ann_start
+                && at(ann_start).is_some_and(|c| c.is_ascii_alphabetic())
+                && at(j) == Some(b'=')
+                && at(j + 1) != Some(b'=')
+            {
                 i = j + 1;
             } else {
                 // YAML / JSON / dict: `:` then a space, a quote or the end.
@@ -247,7 +377,9 @@ fn parse_assignment(line: &str, pos: usize, syntax: Syntax, dockerfile_env: bool
         Some(_) if syntax == Syntax::Config => {
             let start = i;
             let mut j = i;
-            while at(j).is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b',' | b';' | b'}' | b']' | b'"' | b'\'')) {
+            while at(j)
+                .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b',' | b';' | b'}' | b']' | b'"' | b'\''))
+            {
                 j += 1;
             }
             let rest = line.get(j..)?.trim_start();
@@ -364,7 +496,17 @@ mod tests {
         assert_eq!(classify("SECRET_KEY"), Some(Class::Secret));
         assert_eq!(classify("hf_token"), Some(Class::Secret));
         assert_eq!(classify("apiKey"), Some(Class::Secret));
-        for n in ["PASSWORD_FILE", "token_url", "max_tokens", "eos_token", "secret_name", "key", "cache_key", "tokenizer", "pass"] {
+        for n in [
+            "PASSWORD_FILE",
+            "token_url",
+            "max_tokens",
+            "eos_token",
+            "secret_name",
+            "key",
+            "cache_key",
+            "tokenizer",
+            "pass",
+        ] {
             assert_eq!(classify(n), None, "{n}");
         }
     }

@@ -3,11 +3,13 @@
 //! How a file is scanned:
 //!
 //! 1. **Keyword prefilter** (as gitleaks does). Every [`Rule`] names
-//!    lowercase keywords (`akia`, `-----begin`, `ghp_`, `password`, …). One
-//!    Aho-Corasick automaton over all keywords runs once over the whole file
-//!    (ASCII case-insensitive, overlapping matches); it yields, per line, the
-//!    set of rules whose keywords occur. A rule's regular expression runs only
-//!    on those lines, so most lines of most files see no regex at all.
+//!    lowercase keywords (`akia`, `-----begin`, `ghp_`, `password`, …). An
+//!    Aho-Corasick automaton over all keywords (with its SIMD prefilter) runs
+//!    once over an ASCII-lowercased copy of the file, jumping from one line
+//!    with a keyword to the next; on each such line an overlapping search
+//!    collects the set of rules whose keywords occur. A rule's regular
+//!    expression runs only on those lines, so most lines of most files see
+//!    no regex at all.
 //! 2. **Patterns and validators.** Each rule's pattern captures the secret;
 //!    a validator then checks shape and entropy, and the allowlists drop
 //!    placeholders (`EXAMPLE`, `changeme`, `<...>`, `${VAR}`, `{{ var }}`,
@@ -214,15 +216,12 @@ struct LineHit {
 /// The compiled rules: build once ([`Scanner::new`] or [`Scanner::shared`])
 /// and reuse; it is `Send + Sync`.
 pub struct Scanner {
-    /// All keywords, leftmost-longest: finds the next line with any keyword
-    /// using the automaton's SIMD prefilter.
-    finder: Option<AhoCorasick>,
-    /// All keywords, standard semantics for overlapping search: which rules'
-    /// keywords a line holds. `None` only if an automaton could not be
-    /// built, and then every line runs every rule.
+    /// All keywords, leftmost-longest (so the automaton's SIMD prefilter
+    /// applies). `None` only if the automaton could not be built, and then
+    /// every line runs every rule.
     keywords: Option<AhoCorasick>,
     /// For each keyword, the bit set of rules (by index in [`rules`]) that
-    /// name it.
+    /// name it or a keyword contained in it.
     keyword_rules: Vec<u32>,
     /// One per rule; `None` if a pattern failed to compile (a bug caught by
     /// the tests).
@@ -317,13 +316,20 @@ impl Scanner {
         // lower-cased copy of the text: that keeps the automaton's fast
         // (packed, SIMD) prefilter, which ASCII case-insensitive mode loses.
         let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-        let finder = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&lower).ok();
-        let keywords = AhoCorasick::builder().build(&lower).ok();
-        let patterns = rules()
+        // A keyword found also stands for every keyword inside it
+        // (`accountkey` holds `key`), so leftmost-longest matches restarted
+        // one byte after each match start see every keyword of a line.
+        let keyword_rules: Vec<u32> = lower
             .iter()
-            .map(|r| regex::RegexBuilder::new(r.pattern).size_limit(1 << 24).build().ok())
+            .zip(&keyword_rules)
+            .map(|(k, own)| {
+                lower.iter().zip(&keyword_rules).filter(|(j, _)| k.contains(j.as_str())).fold(*own, |m, (_, r)| m | r)
+            })
             .collect();
-        Scanner { finder, keywords, keyword_rules, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
+        let keywords = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&lower).ok();
+        let patterns =
+            rules().iter().map(|r| regex::RegexBuilder::new(r.pattern).size_limit(1 << 24).build().ok()).collect();
+        Scanner { keywords, keyword_rules, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
     }
 
     /// One scanner for the whole process, compiled on first use.
@@ -364,7 +370,7 @@ impl Scanner {
     /// The lines with keyword hits (within their first [`MAX_LINE_BYTES`]).
     fn line_hits(&self, text: &str) -> Vec<LineHit> {
         let all = u32::MAX;
-        let (Some(finder), Some(ac)) = (&self.finder, &self.keywords) else {
+        let Some(ac) = &self.keywords else {
             let mut out = Vec::new();
             let mut start = 0usize;
             for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -374,18 +380,19 @@ impl Scanner {
             }
             return out;
         };
-        // A fast non-overlapping search (with the automaton's prefilter)
-        // finds the next line with any keyword; only that line gets the
-        // slower overlapping search that collects every rule's keywords.
+        // The automaton finds the next line with any keyword; on that line,
+        // searches restarted one byte after each match start collect the
+        // rules of every keyword present (see `keyword_rules`).
         let mut folded = text.as_bytes().to_vec();
         folded.make_ascii_lowercase();
         let bytes = folded.as_slice();
         let next_nl = |from: usize| text.get(from..).and_then(|s| s.find('\n')).map_or(text.len(), |i| from + i);
+        let rules_of = |m: &aho_corasick::Match| self.keyword_rules.get(m.pattern().as_usize()).copied().unwrap_or(0);
         let mut out: Vec<LineHit> = Vec::new();
         let mut at = 0usize; // always the start of line `no`
         let mut no: u32 = 1;
         while at < text.len() {
-            let Some(m) = finder.find(Input::new(bytes).range(at..)) else { break };
+            let Some(m) = ac.find(Input::new(bytes).range(at..)) else { break };
             let pos = m.start();
             let skipped = bytes.get(at..pos).unwrap_or(&[]);
             let start = skipped.iter().rposition(|b| *b == b'\n').map_or(at, |i| at + i + 1);
@@ -393,14 +400,17 @@ impl Scanner {
             no = no.saturating_add(u32::try_from(passed).unwrap_or(u32::MAX));
             let end = next_nl(pos);
             let window_end = end.min(start + MAX_LINE_BYTES);
-            if pos < window_end {
-                let mut mask = 0u32;
-                for k in ac.find_overlapping_iter(Input::new(bytes).range(start..window_end)) {
-                    mask |= self.keyword_rules.get(k.pattern().as_usize()).copied().unwrap_or(0);
+            let mut mask = 0u32;
+            let mut next = Some(m);
+            while let Some(k) = next {
+                if k.end() > window_end {
+                    break;
                 }
-                if mask != 0 {
-                    out.push(LineHit { no, start, end, mask });
-                }
+                mask |= rules_of(&k);
+                next = ac.find(Input::new(bytes).range(k.start() + 1..window_end));
+            }
+            if mask != 0 {
+                out.push(LineHit { no, start, end, mask });
             }
             at = end + 1;
             no = no.saturating_add(1);
@@ -487,7 +497,10 @@ impl Scanner {
             for caps in re.captures_iter(line) {
                 let Some(m) = caps.get(1) else { continue };
                 let s = m.as_str();
-                if rules::aws_secret_shape(s) && !allow::is_placeholder(s) && !allow::in_data_uri(line, m.start(), m.end()) {
+                if rules::aws_secret_shape(s)
+                    && !allow::is_placeholder(s)
+                    && !allow::in_data_uri(line, m.start(), m.end())
+                {
                     st.push(idx, no, line, m.start(), m.end(), s);
                 }
             }
@@ -591,7 +604,10 @@ fn finish(mut findings: Vec<SecretFinding>) -> Vec<SecretFinding> {
         for f in group {
             let shadowed = match f.rule {
                 rules::GENERIC => group.iter().any(|g| {
-                    g.rule != rules::GENERIC && g.rule != rules::PRIVATE_KEY && g.column < f.end_column && f.column < g.end_column
+                    g.rule != rules::GENERIC
+                        && g.rule != rules::PRIVATE_KEY
+                        && g.column < f.end_column
+                        && f.column < g.end_column
                 }),
                 rules::PRIVATE_KEY => group.iter().any(|g| g.rule == rules::GCP_SERVICE_ACCOUNT),
                 _ => false,

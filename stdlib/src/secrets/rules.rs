@@ -94,7 +94,9 @@ fn azure_account_key(c: &Candidate<'_>) -> bool {
 
 fn azure_sas(c: &Candidate<'_>) -> bool {
     let line = c.line.to_ascii_lowercase();
-    line.contains("sv=") && (line.contains("se=") || line.contains("sp=") || line.contains("sr=")) && allow::entropy(c.secret) >= 3.5
+    line.contains("sv=")
+        && (line.contains("se=") || line.contains("sp=") || line.contains("sr="))
+        && allow::entropy(c.secret) >= 3.5
 }
 
 fn slack_token(c: &Candidate<'_>) -> bool {
@@ -135,8 +137,26 @@ fn jwt(c: &Candidate<'_>) -> bool {
 
 /// Common stand-ins for a password in URLs of documentation.
 pub(crate) const PASSWORD_WORDS: &[&str] = &[
-    "password", "passwd", "pass", "pwd", "secret", "pw", "user", "username", "xxx", "null", "none", "required", "empty",
-    "string", "undefined", "unset", "notset", "not_set", "test", "testing",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "secret",
+    "pw",
+    "user",
+    "username",
+    "xxx",
+    "null",
+    "none",
+    "required",
+    "empty",
+    "string",
+    "undefined",
+    "unset",
+    "notset",
+    "not_set",
+    "test",
+    "testing",
 ];
 
 fn url_password(c: &Candidate<'_>) -> bool {
@@ -162,7 +182,15 @@ static RULES: [Rule; 18] = [
     Rule {
         id: AWS_SECRET_ACCESS_KEY,
         description: "AWS secret access key",
-        keywords: &["secret_access", "secret-access", "secretaccess", "secret.access", "aws_secret", "aws-secret", "awssecret"],
+        keywords: &[
+            "secret_access",
+            "secret-access",
+            "secretaccess",
+            "secret.access",
+            "aws_secret",
+            "aws-secret",
+            "awssecret",
+        ],
         pattern: r#"(?i)(?:aws[_.\-]?secret[_.\-]?(?:access[_.\-]?)?key|secret[_.\-]?access[_.\-]?key)[\\"'\]]*\s*(?::=|=>|=|:)\s*[\\"']*([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         engine: Engine::Pattern(aws_secret),
     },

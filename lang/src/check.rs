@@ -159,10 +159,11 @@ pub fn collect_globals(schema: &Schema, items: &[(usize, &Item)]) -> Globals {
     for (_, item) in items {
         if let ItemKind::Let(l) = &item.kind {
             if l.ty.is_none() {
-                let snapshot = globals.clone();
-                let env = Env { schema, globals: &snapshot, imports: &empty };
-                let mut checker = Checker::new(&env);
-                let ty = checker.expr(&l.value);
+                // Borrowed, not cloned: a copy per `let` is quadratic.
+                let ty = {
+                    let env = Env { schema, globals: &globals, imports: &empty };
+                    Checker::new(&env).expr(&l.value)
+                };
                 if let Some(g) = globals.get_mut(&l.name.text) {
                     if g.kind == GlobalKind::Let && g.ty == Type::Any {
                         g.ty = if ty == Type::Error { Type::Any } else { ty };
@@ -272,13 +273,16 @@ impl<'a, 'e> Checker<'a, 'e> {
         None
     }
 
-    fn visible_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.scopes.iter().flatten().map(|l| l.name.clone()).collect();
-        names.extend(self.env.globals.keys().cloned());
-        names.extend(self.env.imports.keys().cloned());
-        names.extend(self.env.schema.namespaces.keys().cloned());
-        names.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
-        names
+    /// Every name in scope, borrowed: this runs for each unknown name, and
+    /// a module may have thousands of globals.
+    fn visible_names(&self) -> impl Iterator<Item = &str> + '_ {
+        // The small sets first: `did_you_mean` looks at a bounded number.
+        let locals = self.scopes.iter().flatten().map(|l| l.name.as_str());
+        locals
+            .chain(builtins::BUILTINS.iter().map(|b| b.name))
+            .chain(self.env.schema.namespaces.keys().map(String::as_str))
+            .chain(self.env.imports.keys().map(String::as_str))
+            .chain(self.env.globals.keys().map(String::as_str))
     }
 
     fn expect_fits(&mut self, got: &Type, want: &Type, span: Span, what: &str) {
@@ -627,9 +631,9 @@ impl<'a, 'e> Checker<'a, 'e> {
     }
 
     fn unknown_name(&mut self, n: &Name) {
-        let names = self.visible_names();
+        let suggestion = did_you_mean(&n.text, self.visible_names());
         let mut d = Diagnostic::error("E0101", n.span.range(), format!("unknown name `{}`", n.text));
-        if let Some(s) = did_you_mean(&n.text, names.iter().map(|s| s.as_str())) {
+        if let Some(s) = suggestion {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
         self.diags.push(d);
@@ -951,13 +955,55 @@ impl<'a, 'e> Checker<'a, 'e> {
 /// The closest candidate by edit distance, if it is close enough to be a
 /// likely typo.
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
-    let limit = (name.chars().count() / 3).max(1);
+    let len = name.chars().count();
+    let limit = (len / 3).max(1);
+    let bag = char_bag(name);
     candidates
+        // Help, not analysis: a bounded number of candidates, so a module
+        // with tens of thousands of names and as many typos stays fast.
+        .take(MAX_SUGGESTION_CANDIDATES)
         .filter(|c| *c != name && !c.is_empty())
+        // Cheap lower bounds of the distance first: the difference in length
+        // and in the multiset of characters.
+        .filter(|c| c.chars().count().abs_diff(len) <= limit && bag_distance(&bag, c) <= limit)
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, c.to_string()))
         .map(|(_, c)| c.to_string())
+}
+
+const MAX_SUGGESTION_CANDIDATES: usize = 2_000;
+
+/// Character counts, with characters folded into 64 classes (folding only
+/// lowers the bag distance, which stays a lower bound of the edit distance).
+fn char_bag(s: &str) -> [i32; 64] {
+    let mut bag = [0i32; 64];
+    for c in s.chars() {
+        if let Some(n) = bag.get_mut(c as usize % 64) {
+            *n += 1;
+        }
+    }
+    bag
+}
+
+/// A lower bound of the edit distance (with transpositions) between the
+/// string whose bag is `a` and `b`: each edit changes the bags by one.
+fn bag_distance(a: &[i32; 64], b: &str) -> usize {
+    let mut diff = *a;
+    for c in b.chars() {
+        if let Some(n) = diff.get_mut(c as usize % 64) {
+            *n -= 1;
+        }
+    }
+    let (mut more, mut fewer) = (0usize, 0usize);
+    for d in diff {
+        if d > 0 {
+            more += d.unsigned_abs() as usize;
+        } else {
+            fewer += d.unsigned_abs() as usize;
+        }
+    }
+    more.max(fewer)
 }
 
 /// Optimal string alignment distance: edits plus adjacent transpositions,

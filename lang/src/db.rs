@@ -465,27 +465,110 @@ fn recursion(db: &dyn Db, file: SourceFile, globals: &Globals) -> Vec<Diagnostic
         spans.entry(name.text.clone()).or_insert(name.span.shift(offset).range());
         graph.entry(name.text.clone()).or_default().extend(check::free_globals(&p.ast, globals));
     }
+    // `start` is recursive when it is reachable from itself, that is, on a
+    // cycle. Found for all names at once, in linear time: a search from each
+    // name would be quadratic on a long chain of `let`s.
+    let names: Vec<&String> = graph.keys().collect();
+    let index_of: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let edges: Vec<Vec<usize>> = names
+        .iter()
+        .map(|n| graph.get(*n).into_iter().flatten().filter_map(|m| index_of.get(m.as_str()).copied()).collect())
+        .collect();
+    let on_cycle = on_cycles(&edges);
     let mut out = Vec::new();
     for (start, span) in &spans {
-        // Is `start` reachable from itself?
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<&String> = graph.get(start).map(|s| s.iter().collect()).unwrap_or_default();
-        while let Some(n) = stack.pop() {
-            if n == start {
-                out.push(
-                    Diagnostic::error("E0301", span.clone(), format!("`{start}` is recursive"))
-                        .with_help("functions and top-level `let`s may not be recursive, so evaluation always ends"),
-                );
-                break;
+        if index_of.get(start.as_str()).is_some_and(|i| on_cycle.get(*i) == Some(&true)) {
+            out.push(
+                Diagnostic::error("E0301", span.clone(), format!("`{start}` is recursive"))
+                    .with_help("functions and top-level `let`s may not be recursive, so evaluation always ends"),
+            );
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct SccNode {
+    /// Order of discovery; `usize::MAX` until discovered.
+    index: usize,
+    low: usize,
+    on_stack: bool,
+    on_cycle: bool,
+}
+
+/// Which nodes of a graph (edges by node number) lie on a cycle: the nodes
+/// of a strongly connected component of more than one node, and those with
+/// an edge to themselves. Tarjan's algorithm, iterative: linear time, and no
+/// recursion however long a chain is.
+fn on_cycles(edges: &[Vec<usize>]) -> Vec<bool> {
+    let unseen = SccNode { index: usize::MAX, low: usize::MAX, on_stack: false, on_cycle: false };
+    let mut nodes = vec![unseen; edges.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut next = 0;
+    let mut discover = |nodes: &mut Vec<SccNode>, stack: &mut Vec<usize>, v: usize| {
+        if let Some(node) = nodes.get_mut(v) {
+            *node = SccNode { index: next, low: next, on_stack: true, on_cycle: false };
+        }
+        next += 1;
+        stack.push(v);
+    };
+    for root in 0..edges.len() {
+        if nodes.get(root).is_none_or(|n| n.index != usize::MAX) {
+            continue;
+        }
+        // The depth-first search's path: a node and how many of its edges
+        // have been followed.
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        discover(&mut nodes, &mut stack, root);
+        while let Some((v, followed)) = path.last_mut() {
+            let v = *v;
+            if let Some(&w) = edges.get(v).and_then(|e| e.get(*followed)) {
+                *followed += 1;
+                let Some(&target) = nodes.get(w) else { continue };
+                if w == v {
+                    if let Some(node) = nodes.get_mut(v) {
+                        node.on_cycle = true;
+                    }
+                }
+                if target.index == usize::MAX {
+                    discover(&mut nodes, &mut stack, w);
+                    path.push((w, 0));
+                } else if target.on_stack {
+                    if let Some(node) = nodes.get_mut(v) {
+                        node.low = node.low.min(target.index);
+                    }
+                }
+                continue;
             }
-            if seen.insert(n) {
-                if let Some(next) = graph.get(n) {
-                    stack.extend(next.iter());
+            // Every edge of `v` is followed.
+            path.pop();
+            let Some(&node) = nodes.get(v) else { continue };
+            if let Some(parent) = path.last().and_then(|(p, _)| nodes.get_mut(*p)) {
+                parent.low = parent.low.min(node.low);
+            }
+            if node.low == node.index {
+                // `v` is the root of a component: the stack down to it.
+                let mut members = Vec::new();
+                while let Some(w) = stack.pop() {
+                    if let Some(n) = nodes.get_mut(w) {
+                        n.on_stack = false;
+                    }
+                    members.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                if members.len() > 1 {
+                    for w in members {
+                        if let Some(n) = nodes.get_mut(w) {
+                            n.on_cycle = true;
+                        }
+                    }
                 }
             }
         }
     }
-    out
+    nodes.iter().map(|n| n.on_cycle).collect()
 }
 
 /// Diagnostics of every file of the workspace.

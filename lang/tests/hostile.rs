@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 
 const N: usize = 100_000;
 
+/// Makes an input of a given depth or size.
+type Maker = Box<dyn Fn(usize) -> String>;
+
 /// Diagnostics of `text` as the single file of a fresh workspace.
 fn diagnostics(text: &str) -> Vec<Diagnostic> {
     let db = common::database();
@@ -98,7 +101,7 @@ fn shorten(text: &str) -> String {
     text.chars().take(300).collect()
 }
 
-/// The format is idempotent on anything.
+/// Formatting is idempotent on anything.
 fn format_is_idempotent(text: &str) {
     let once = mlpol_lang::fmt::format(text);
     let twice = mlpol_lang::fmt::format(&once);
@@ -380,7 +383,7 @@ fn deepest_accepted_trees_fit_the_stack() {
         let d = diagnostics(text);
         has_code(&d, "E0002") || has_code(&d, "E0001")
     };
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let cases: Vec<(&str, Maker)> = vec![
         ("sum", Box::new(|n| format!("let x = 1{}\n", " + 1".repeat(n)))),
         ("right-nested sum", Box::new(|n| format!("let x = {}\n", nest("1 + (", ")", n, "1")))),
         ("not", Box::new(|n| format!("let x = {}true\n", "not ".repeat(n)))),
@@ -475,6 +478,51 @@ fn many_items_and_lines() {
     pipeline(&"re\"".repeat(N));
 }
 
+/// Long chains of globals that use each other: the checker and the
+/// recursion check never recurse along the chain.
+#[test]
+fn long_chains_of_globals() {
+    let lets: String = (1..5_000).map(|i| format!("let a{i} = a{} + 1\n", i - 1)).collect();
+    let diags = pipeline(&format!("let a0 = 1\n{lets}{}", check_with_body("a4999 > 0")));
+    assert!(!has_error(&diags), "{diags:?}");
+    let fns: String = (1..1_000).map(|i| format!("fn f{i}(x: int) -> int {{ f{}(x) }}\n", i - 1)).collect();
+    let diags = pipeline(&format!("fn f0(x: int) -> int {{ x }}\n{fns}{}", check_with_body("f999(1) > 0")));
+    assert!(!has_error(&diags), "{diags:?}");
+    // A cycle through all of them is found.
+    let diags = pipeline(&format!("let a0 = a4999\n{lets}"));
+    assert_eq!(diags.iter().filter(|d| d.code == "E0301").count(), 5_000);
+}
+
+/// Many unknown names among many globals: "did you mean" compares each
+/// unknown name with the names in scope, which must not be quadratic in
+/// time with a large constant (it took minutes at 4 000).
+#[test]
+fn many_unknown_names_among_many_globals() {
+    let lets: String = (0..1_000).map(|i| format!("let a{i} = b{i}\n")).collect();
+    let diags = within(Duration::from_secs(60), "1 000 unknown names", || pipeline(&lets));
+    assert_eq!(diags.iter().filter(|d| d.code == "E0101").count(), 1_000);
+    // Suggestions still work.
+    let diags = pipeline("let limit = 1\nlet x = limt\n");
+    assert!(diags.iter().any(|d| d.help.as_deref() == Some("did you mean `limit`?")), "{diags:?}");
+}
+
+/// Exactly the globals on a cycle are recursive: not those that only use
+/// one (the recursion check finds cycles in linear time; this pins down what
+/// it finds).
+#[test]
+fn recursion_is_found_exactly() {
+    let src = "let a = b + c\nlet b = d\nlet c = d\nlet d = 1\n\
+               fn e(x: int) -> int { e(x) }\n\
+               let f = g\nlet g = h\nlet h = f + d\nlet i = f\n\
+               fn j(x: int) -> int { k(x) }\nfn k(x: int) -> int { j(x) + l(x) }\nfn l(x: int) -> int { x }\n";
+    let recursive: Vec<String> = pipeline(src)
+        .iter()
+        .filter(|d| d.code == "E0301")
+        .map(|d| src[d.span.clone()].to_string())
+        .collect();
+    assert_eq!(recursive, ["e", "f", "g", "h", "j", "k"]);
+}
+
 // ----- invalid UTF-8 -----
 
 #[test]
@@ -505,7 +553,7 @@ fn replacement_characters_yield_diagnostics() {
 /// pest is not run) and at 1 000.
 #[test]
 fn no_exponential_backtracking() {
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let cases: Vec<(&str, Maker)> = vec![
         ("unclosed if blocks", Box::new(|n| format!("check a.b {{\n{}", "if x {\n".repeat(n)))),
         ("unclosed for blocks", Box::new(|n| format!("check a.b {{\n{}\n}}\n", "for x in y {\n".repeat(n)))),
         ("unclosed else-if", Box::new(|n| format!("check a.b {{\n  if x {{}} {}\n}}\n", "else if x {".repeat(n)))),

@@ -31,6 +31,16 @@ pub fn database() -> Database {
     Database::new(Arc::new(schema()))
 }
 
+/// Runs `f` on a thread with the 2 MiB stack of cargo's test threads (the
+/// fuzzer's main thread has 8 MiB, which would hide deep recursion), and
+/// passes its panic on to the fuzzer.
+pub fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    let worker = std::thread::Builder::new().stack_size(2 << 20).spawn(f).expect("spawn a thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 pub fn one_file(db: &Database, text: &str) -> (Workspace, SourceFile) {
     let file = SourceFile::new(db, "main.mlpol".to_string(), text.to_string());
     (Workspace::new(db, vec![file]), file)

@@ -28,6 +28,10 @@ fuzz_target!(|data: &[u8]| {
             (text.to_string(), edited)
         }
     };
+    common::on_small_stack(move || recheck(old, new));
+});
+
+fn recheck(old: String, new: String) {
     let mut warm = common::database();
     let (ws, file) = common::one_file(&warm, &old);
     db::file_diagnostics(&warm, ws, file);
@@ -37,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let fresh = common::diagnostics(text);
         assert_eq!(incremental, fresh, "a warm database disagrees with a fresh one");
     }
-});
+}
 
 fn floor(text: &str, mut at: usize) -> usize {
     while !text.is_char_boundary(at) {

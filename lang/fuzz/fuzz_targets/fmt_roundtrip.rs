@@ -13,16 +13,20 @@ use mlpol_lang::syntax::{parse_item, split_items};
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let once = format(&text);
+    let text = String::from_utf8_lossy(data).into_owned();
+    common::on_small_stack(move || roundtrip(&text));
+});
+
+fn roundtrip(text: &str) {
+    let once = format(text);
     let twice = format(&once);
     assert_eq!(once, twice, "formatting is not idempotent");
-    assert_eq!(kinds(&text), kinds(&once), "formatting changed the tokens");
-    if let Some(before) = trees(&text) {
+    assert_eq!(kinds(text), kinds(&once), "formatting changed the tokens");
+    if let Some(before) = trees(text) {
         let after = trees(&once).expect("the formatted text no longer parses");
         assert_eq!(before, after, "formatting changed the syntax trees");
     }
-});
+}
 
 fn kinds(text: &str) -> Vec<Token> {
     lex(text).into_iter().map(|l| l.token).filter(|t| *t != Token::Newline).collect()

@@ -10,6 +10,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     // The CLI reads files the same way.
-    let text = String::from_utf8_lossy(data);
-    common::diagnostics(&text);
+    let text = String::from_utf8_lossy(data).into_owned();
+    common::on_small_stack(move || {
+        common::diagnostics(&text);
+    });
 });

@@ -80,6 +80,14 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Length in bytes of the line holding `offset`.
+fn line_len(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text.get(..offset).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+    let end = text.get(offset..).and_then(|s| s.find('\n')).map_or(text.len(), |i| offset + i);
+    end - start
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while offset > 0 && !text.is_char_boundary(offset) {
         offset -= 1;
@@ -102,8 +110,42 @@ pub struct Located {
 }
 
 pub fn locate(file: &str, text: &str, diagnostic: &Diagnostic) -> Located {
-    let (line, column) = line_col(text, diagnostic.span.start);
-    let (end_line, end_column) = line_col(text, diagnostic.span.end);
+    locate_with(&LineIndex::new(text), file, diagnostic)
+}
+
+/// The start offset of every line, to locate many positions in one text in
+/// logarithmic time each.
+pub struct LineIndex<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> LineIndex<'t> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let column = self.text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+        (line, column)
+    }
+}
+
+/// Every diagnostic of a file located, sharing one line index.
+pub fn locate_all(file: &str, text: &str, diagnostics: &[Diagnostic]) -> Vec<Located> {
+    let index = LineIndex::new(text);
+    diagnostics.iter().map(|d| locate_with(&index, file, d)).collect()
+}
+
+fn locate_with(index: &LineIndex, file: &str, diagnostic: &Diagnostic) -> Located {
+    let (line, column) = index.line_col(diagnostic.span.start);
+    let (end_line, end_column) = index.line_col(diagnostic.span.end);
     Located {
         file: file.to_string(),
         line,
@@ -127,7 +169,20 @@ pub fn render(file: &str, text: &str, diagnostics: &[Diagnostic], color: bool) -
         let end = floor_char_boundary(text, r.end.min(text.len())).max(start);
         start..end
     };
+    let index = LineIndex::new(text);
     for diagnostic in diagnostics {
+        // A snippet of a very long line would print all of it: say where
+        // instead.
+        if line_len(text, diagnostic.span.start) > 400 {
+            let (line, column) = index.line_col(diagnostic.span.start);
+            let severity = if diagnostic.is_error() { "Error" } else { "Warning" };
+            out.extend_from_slice(format!("[{}] {severity}: {}\n   ╭─[ {file}:{line}:{column} ]\n", diagnostic.code, diagnostic.message).as_bytes());
+            if let Some(help) = &diagnostic.help {
+                out.extend_from_slice(format!("   │ Help: {help}\n").as_bytes());
+            }
+            out.extend_from_slice("───╯\n".as_bytes());
+            continue;
+        }
         let kind = match diagnostic.severity {
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,

@@ -706,7 +706,15 @@ impl<'a> Evaluator<'a> {
         if !self.in_progress.borrow_mut().insert(key.clone()) {
             return Err(Stop::msg(format!("`{name}` depends on itself")));
         }
+        // A chain of `let`s that use each other recurses like calls do.
+        let depth = self.depth.get() + 1;
+        if depth > self.limits.call_depth {
+            self.in_progress.borrow_mut().remove(&key);
+            return Err(Stop::msg(format!("definitions nested more than {} deep", self.limits.call_depth)));
+        }
+        self.depth.set(depth);
         let result = self.compute_global(file, name);
+        self.depth.set(depth - 1);
         self.in_progress.borrow_mut().remove(&key);
         self.globals.borrow_mut().insert(key, result.clone());
         result

@@ -173,3 +173,15 @@ fn a_null_argument_to_a_fact_gives_null_without_asking_the_collector() {
     assert_eq!(r[0].status, Status::Pass, "{}", r[0].message);
     assert_eq!(r[0].facts, vec![r#"files.get("x.yaml")"#.to_string()]);
 }
+
+#[test]
+fn a_long_chain_of_lets_ends_in_error_not_a_stack_overflow() {
+    let mut src = String::from("let a0 = 0\n");
+    for i in 1..2000 {
+        src.push_str(&format!("let a{i} = a{} + 1\n", i - 1));
+    }
+    src.push_str(&check("  require a1999 == 1999"));
+    let r = run(&src, &MemoryFacts::default());
+    assert_eq!(r[0].status, Status::Error);
+    assert!(r[0].message.contains("nested more than 64 deep"), "{}", r[0].message);
+}

@@ -129,6 +129,9 @@ pub struct Config {
     pub waivers: Vec<Waiver>,
     pub attestations: Vec<Attestation>,
     pub signoffs: Vec<Signoff>,
+    /// `[files] skip`: directories left out of content scans, replacing the
+    /// defaults when set.
+    pub skip: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -139,6 +142,7 @@ impl Default for Config {
             waivers: Vec::new(),
             attestations: Vec::new(),
             signoffs: Vec::new(),
+            skip: None,
         }
     }
 }
@@ -181,6 +185,15 @@ struct Raw {
     attestation: Vec<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
     #[serde(default)]
     signoff: Vec<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    #[serde(default)]
+    files: Option<FilesTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilesTable {
+    /// Directories (names at any depth, or paths) left out of content scans.
+    skip: Option<Vec<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -267,7 +280,7 @@ pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         line: e.span().map(|s| line_of(text, s.start)),
         message: e.message().trim().trim_end_matches('.').to_string(),
     })?;
-    let mut config = Config::default();
+    let mut config = Config { skip: raw.files.and_then(|f| f.skip), ..Config::default() };
     for (k, v) in raw.params {
         let s = match v {
             toml::Value::Array(xs) => xs.iter().map(scalar).collect::<Vec<_>>().join(","),

@@ -46,13 +46,22 @@ type Walk = Arc<Result<Tree, String>>;
 
 pub struct Repo {
     root: PathBuf,
+    /// Directories left out of globs, greps and scans (names at any depth,
+    /// or paths relative to the target).
+    skipped: Vec<String>,
     /// The walk of the target, made on first use and again after `refresh`.
     entries: RwLock<Option<Walk>>,
 }
 
 impl Repo {
     pub fn new(root: impl Into<PathBuf>) -> Repo {
-        Repo { root: root.into(), entries: RwLock::new(None) }
+        Repo::with_skipped(root, SKIPPED_DIRS.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// A repository whose content scans leave out these directories instead
+    /// of [`SKIPPED_DIRS`] (`[files] skip` in mlpol.toml).
+    pub fn with_skipped(root: impl Into<PathBuf>, skipped: Vec<String>) -> Repo {
+        Repo { root: root.into(), skipped, entries: RwLock::new(None) }
     }
 
     pub fn root(&self) -> &Path {
@@ -210,7 +219,7 @@ impl Repo {
         let tree = tree(&walk)?;
         tree.complete_for(pattern)?;
         for e in &tree.entries {
-            if e.kind == kind && !is_skipped(&e.rel) && matcher.is_match(&e.rel) {
+            if e.kind == kind && !self.is_skipped(&e.rel) && matcher.is_match(&e.rel) {
                 out.push(self.file_value(tree, e));
             }
         }
@@ -256,7 +265,7 @@ impl Repo {
         let tree = tree(&walk)?;
         tree.complete_for(glob)?;
         for e in &tree.entries {
-            if e.kind != "file" || is_skipped(&e.rel) || !matcher.is_match(&e.rel) || e.size > MAX_READ {
+            if e.kind != "file" || self.is_skipped(&e.rel) || !matcher.is_match(&e.rel) || e.size > MAX_READ {
                 continue;
             }
             let file = Value::str(&e.rel);
@@ -300,12 +309,12 @@ impl Repo {
         let scanner = crate::secrets::Scanner::shared();
         let mut out = Vec::new();
         for e in &tree.entries {
-            if e.kind != "file" || is_skipped(&e.rel) || e.size > MAX_READ || !matcher.is_match(&e.rel) {
+            if e.kind != "file" || self.is_skipped(&e.rel) || e.size > MAX_READ || !matcher.is_match(&e.rel) {
                 continue;
             }
             let mut bytes = Vec::new();
-            if std::fs::File::open(self.root.join(&e.rel)).and_then(|f| f.take(MAX_READ).read_to_end(&mut bytes)).is_err() {
-                return Err(FactError::new("cannot read").at(Origin::file(e.rel.clone(), None)));
+            if let Err(err) = std::fs::File::open(self.root.join(&e.rel)).and_then(|f| f.take(MAX_READ).read_to_end(&mut bytes)) {
+                return Err(FactError::new(format!("cannot read: {}", io_reason(&err))).at(Origin::file(e.rel.clone(), None)));
             }
             out.extend(scanner.scan_bytes(&e.rel, &bytes));
         }
@@ -490,8 +499,13 @@ fn compile_glob(pattern: &str) -> Result<globset::GlobMatcher, FactError> {
         .map_err(|e| FactError::new(format!("invalid glob `{pattern}`: {}", e.kind())))
 }
 
-fn is_skipped(rel: &str) -> bool {
-    SKIPPED_DIRS.iter().any(|d| rel == *d || rel.starts_with(&format!("{d}/")) || rel.contains(&format!("/{d}/")))
+impl Repo {
+    fn is_skipped(&self, rel: &str) -> bool {
+        self.skipped.iter().any(|d| {
+            let d = d.trim_matches('/');
+            rel == d || rel.starts_with(&format!("{d}/")) || (!d.contains('/') && rel.contains(&format!("/{d}/")))
+        })
+    }
 }
 
 fn normalize(path: &str) -> String {

@@ -127,7 +127,8 @@ fn tracked_files_come_from_git() {
 #[test]
 fn an_unreadable_directory_makes_facts_that_could_look_into_it_errors() {
     let dir = temp("unreadable");
-    write(&dir, &[("open/a.yaml", "a: 1\n"), ("closed/b.yaml", "b: 2\n")]);
+    write(&dir, &[("open/a.yaml", "a: 1\n"), ("closed/b.yaml", "b: 2\n"), ("open/secret.txt", "x\n")]);
+    std::fs::set_permissions(dir.join("open/secret.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
     std::fs::set_permissions(dir.join("closed"), std::fs::Permissions::from_mode(0o000)).unwrap();
     // Root reads everything; ask as an unprivileged user, as CI would see a
     // directory it may not read. The helper binary is this very test, run
@@ -171,6 +172,11 @@ fn check_unreadable(dir: &Path) {
     // A glob that cannot reach into it still answers.
     let open = fact(&repo, "files", "glob", vec![Value::str("open/*.yaml")]).unwrap();
     assert!(matches!(open.kind, Kind::List(ref xs) if xs.len() == 1));
+    // An unreadable file is an error for whatever reads it, never empty text.
+    let text = fact(&repo, "files", "text", vec![Value::str("open/secret.txt")]).unwrap_err();
+    assert_eq!(text.message, "cannot read: permission denied");
+    let scan = fact(&repo, "secrets", "scan", vec![Value::str("open/*")]).unwrap_err();
+    assert_eq!((scan.message.as_str(), scan.origin.unwrap().path.unwrap().as_str()), ("cannot read: permission denied", "open/secret.txt"));
 }
 
 #[test]

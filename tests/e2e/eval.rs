@@ -230,3 +230,18 @@ fn dockerfile_checks_report_each_problem_at_its_instruction() {
         assert_eq!(c["status"], "pass", "{c:#}");
     }
 }
+
+#[test]
+fn files_skip_in_mlpol_toml_replaces_the_default_skipped_directories() {
+    let dir = temp_dir("skip");
+    let bad = "services:\n  web:\n    image: x\n    user: root\n";
+    write(&dir, &[("vendor/docker-compose.yml", bad), (".venv/lib/docker-compose.yml", bad)]);
+    let ids = |out: &Output| -> usize { check(&out.json(), "docker.compose.isolation")["findings"].as_array().unwrap().len() };
+    let default = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", "json"]);
+    assert_eq!(ids(&default), 4, "vendor/ is scanned, .venv/ is not");
+    write(&dir, &[("mlpol.toml", "[files]\nskip = [\"vendor\"]\n")]);
+    let configured = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", "json"]);
+    let report = configured.json();
+    let c = check(&report, "docker.compose.isolation");
+    assert!(c["findings"].as_array().unwrap().iter().all(|f| f["location"]["path"] == ".venv/lib/docker-compose.yml"), "{c:#}");
+}

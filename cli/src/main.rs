@@ -212,7 +212,7 @@ fn report_diagnostics(program: &Program, extra: &BTreeMap<String, Vec<Diagnostic
         }
         errors |= diags.iter().any(|d| d.severity == Severity::Error);
         if json {
-            located.extend(diags.iter().map(|d| diagnostic::locate(&path, &text, d)));
+            located.extend(diagnostic::locate_all(&path, &text, &diags));
         } else if !diags.is_empty() {
             eprint!("{}", diagnostic::render(&path, &text, &diags, color));
         }
@@ -318,7 +318,10 @@ pub struct Live {
 
 /// A live session on the target's files.
 pub fn live_session(target: &Path, prepared: Prepared, collect: &CollectArgs) -> Result<Live, u8> {
-    let repo = Arc::new(Repo::new(target));
+    let repo = Arc::new(match &prepared.config.skip {
+        Some(skip) => Repo::with_skipped(target, skip.clone()),
+        None => Repo::new(target),
+    });
     let schema = Arc::new(mlpol_stdlib::schema::schema());
     let mut collectors = Collectors::new(schema, vec![Arc::new(FileCollector::new(repo.clone()))]);
     collectors.offline = collect.offline;

@@ -100,10 +100,13 @@ fn a_malformed_config_file_is_an_error_with_its_line_not_a_pass() {
 #[test]
 fn only_and_severity_select_checks() {
     let dir = broken_platform();
-    let out = mlpol(&dir, &["eval", ".", "--only", "docker", "--format", "json"]);
+    let out = mlpol(&dir, &["eval", ".", "--only", "docker.compose", "--format", "json"]);
     let report = out.json();
     let ids: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["docker.compose.isolation"]);
+    let out = mlpol(&dir, &["eval", ".", "--only", "docker", "--format", "json"]);
+    let report = out.json();
+    assert!(report["checks"].as_array().unwrap().iter().all(|c| c["id"].as_str().unwrap().starts_with("docker.")));
     let out = mlpol(&dir, &["eval", ".", "--severity", "critical", "--format", "json"]);
     let report = out.json();
     assert!(report["checks"].as_array().unwrap().iter().all(|c| c["severity"] == "critical"));

@@ -87,9 +87,23 @@ fn junit_parses_with_junitparser() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0], "3");
-    assert_eq!(lines[1], "dvc.credentials.not_hardcoded — Credentials Secured|secrets.config_files.gitignored — Configuration Files");
-    assert_eq!(lines[2], "docker.compose.isolation — Container Isolation");
+    // The same statuses as the JSON report of the same run.
+    let json = mlpol(path.parent().unwrap(), &["eval", ".", "--format", "json"]).json();
+    let checks = json["checks"].as_array().unwrap();
+    let names = |status: &str| {
+        let mut v: Vec<String> = checks
+            .iter()
+            .filter(|c| c["status"] == status || (status == "skip" && c["status"] == "waived"))
+            .map(|c| format!("{} — {}", c["id"].as_str().unwrap(), c["title"].as_str().unwrap()))
+            .collect();
+        v.sort();
+        v.join("|")
+    };
+    assert_eq!(lines[0], checks.len().to_string());
+    assert_eq!(lines[1], names("fail"));
+    assert_eq!(lines[2], names("skip"));
+    assert!(lines[1].contains("dvc.credentials.not_hardcoded — Credentials Secured"));
+    assert!(lines[2].contains("docker.compose.isolation — Container Isolation"));
 }
 
 #[test]

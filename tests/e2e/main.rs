@@ -5,6 +5,7 @@
 mod cli;
 mod eval;
 mod formats;
+mod lsp;
 mod secrets;
 mod waivers;
 mod watch;

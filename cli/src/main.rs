@@ -243,7 +243,7 @@ fn build_program(base: Option<&Path>, args: &PolicyArgs) -> Result<Program, u8> 
     Ok(program)
 }
 
-fn load_config(target: &Path) -> Result<Config, u8> {
+pub fn load_config(target: &Path) -> Result<Config, u8> {
     let path = target.join("mlpol.toml");
     if !path.exists() {
         return Ok(Config::default());

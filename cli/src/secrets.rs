@@ -35,7 +35,14 @@ pub fn run(target: &Path, history: bool, depth: usize, format: &str) -> u8 {
     if !target.is_dir() {
         return fail(format!("target `{}` is not a directory", target.display()));
     }
-    let repo = Repo::new(target);
+    // The same directories are left out as for `mlpol eval` (`[files] skip`).
+    let repo = match crate::load_config(target) {
+        Ok(config) => match config.skip {
+            Some(skip) => Repo::with_skipped(target, skip),
+            None => Repo::new(target),
+        },
+        Err(code) => return code,
+    };
     let mut found: Vec<Found> = match repo.secret_findings("**/*") {
         Ok(f) => f.into_iter().map(|finding| Found { finding, commit: None }).collect(),
         Err(e) => return fail(e),

@@ -1078,7 +1078,7 @@ impl<'a> Evaluator<'a> {
             }
             "bits" => match (&a.kind, &arg(1).kind) {
                 (Kind::Int(x), Kind::Int(m)) => Value::int(x & m).with_origin_arc(origin),
-                (Kind::Null, _) => Value::null(),
+                (Kind::Null, _) | (_, Kind::Null) => Value::null(),
                 _ => return Err(wrong()),
             },
             "entropy" => {
@@ -1277,8 +1277,10 @@ fn scaled(x: i64, y: f64, op: BinOp) -> Result<i64, String> {
 }
 
 /// `90d` → seconds; sizes → bytes, in the units configuration files use:
-/// `10MiB`/`10Mi`, `10MB`/`10M` (decimal with `B`), Docker's `512m`/`2g`
-/// (binary, any case), and decimals (`1.5g`).
+/// `KB`/`MB`/`GB`/`TB` (upper case, with `B`) are decimal; `KiB`/`Ki`,
+/// Docker's `k`/`m`/`g`/`t` in either case and `kb`/`mb`/`gb`/`tb` in lower
+/// case are binary, as Docker reads them (`mem_limit: 2g`); decimals such as
+/// `1.5g` are rounded to whole bytes.
 pub fn parse_unit(s: &str, duration: bool) -> Option<i64> {
     let s = s.trim();
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());

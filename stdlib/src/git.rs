@@ -55,12 +55,14 @@ pub fn secret_history(root: &Path, depth: usize, scanner: &Scanner) -> Result<Ve
     if let Some(out) = child.stdout.take() {
         out.take(MAX_LOG_BYTES).read_to_end(&mut bytes).map_err(|e| format!("cannot read git log: {e}"))?;
     }
-    let truncated = bytes.len() as u64 >= MAX_LOG_BYTES;
-    if truncated {
+    if bytes.len() as u64 >= MAX_LOG_BYTES {
+        // An incomplete history must not pass a check.
         let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("`git log -p` of {depth} commits is over {} MiB; search fewer commits", MAX_LOG_BYTES >> 20));
     }
     let status = child.wait().map_err(|e| format!("git log failed: {e}"))?;
-    if !status.success() && !truncated {
+    if !status.success() {
         let mut err = String::new();
         if let Some(mut e) = child.stderr.take() {
             let _ = e.read_to_string(&mut err);

@@ -14,7 +14,7 @@ pub fn schema() -> Schema {
             ("path", Type::Str, "Path relative to the target, `/`-separated."),
             ("name", Type::Str, "The last path component."),
             ("ext", Type::Str, "The extension without the dot (`yaml`), or empty."),
-            ("dir", Type::Str, "The parent directory relative to the target (`` for the root)."),
+            ("dir", Type::Str, "The parent directory relative to the target (empty for the root)."),
             ("kind", Type::Str, "`file`, `dir`, `symlink` or `other`."),
             ("size", Type::Size, "Size in bytes."),
             ("mode", Type::Int, "Permission bits, e.g. `0o640` is 416."),
@@ -72,7 +72,7 @@ pub fn schema() -> Schema {
         ("line", Type::Int, "1-based line."),
         ("column", Type::Int, "1-based column (characters)."),
         ("fingerprint", Type::Str, "Stable under line moves: rule, path and secret, hashed."),
-        ("secret", Type::Str, "The secret; it prints only redacted (`AKIA************AM2`)."),
+        ("secret", Type::Str, "The secret; it prints only redacted (`AKIA*************AM2`)."),
     ];
     s.record("Secret", "A secret found by the scanner.", secret_fields);
     let mut history_fields = secret_fields.to_vec();

@@ -326,7 +326,13 @@ impl Scanner {
                 lower.iter().zip(&keyword_rules).filter(|(j, _)| k.contains(j.as_str())).fold(*own, |m, (_, r)| m | r)
             })
             .collect();
-        let keywords = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&lower).ok();
+        // ASCII case-insensitive: the file's bytes are searched as they are,
+        // without a lowercased copy.
+        let keywords = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
+            .build(&lower)
+            .ok();
         let patterns =
             rules().iter().map(|r| regex::RegexBuilder::new(r.pattern).size_limit(1 << 24).build().ok()).collect();
         Scanner { keywords, keyword_rules, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
@@ -383,9 +389,7 @@ impl Scanner {
         // The automaton finds the next line with any keyword; on that line,
         // searches restarted one byte after each match start collect the
         // rules of every keyword present (see `keyword_rules`).
-        let mut folded = text.as_bytes().to_vec();
-        folded.make_ascii_lowercase();
-        let bytes = folded.as_slice();
+        let bytes = text.as_bytes();
         let next_nl = |from: usize| text.get(from..).and_then(|s| s.find('\n')).map_or(text.len(), |i| from + i);
         let rules_of = |m: &aho_corasick::Match| self.keyword_rules.get(m.pattern().as_usize()).copied().unwrap_or(0);
         let mut out: Vec<LineHit> = Vec::new();

@@ -131,6 +131,8 @@ enum Command {
         #[arg(long, value_parser = ["human", "json", "sarif"], default_value = "human")]
         format: String,
     },
+    /// Run the language server over stdin/stdout (for editors).
+    Lsp,
     /// List the checks with their ids, severities and titles.
     List {
         #[command(flatten)]
@@ -155,6 +157,7 @@ fn main() -> ExitCode {
         Command::Check { paths, format, no_stdlib } => check(&paths, &format, !no_stdlib),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format),
+        Command::Lsp => mlpol_lsp::run_stdio(),
         Command::Secrets { path, history, depth, format } => secrets::run(&path, history, depth, &format),
     };
     ExitCode::from(code)

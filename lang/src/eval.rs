@@ -161,7 +161,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { steps: 5_000_000, call_depth: 64, collection: 1_000_000, string_bytes: 16 << 20 }
+        Limits { steps: 5_000_000, call_depth: 32, collection: 1_000_000, string_bytes: 16 << 20 }
     }
 }
 

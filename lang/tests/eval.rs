@@ -183,5 +183,5 @@ fn a_long_chain_of_lets_ends_in_error_not_a_stack_overflow() {
     src.push_str(&check("  require a1999 == 1999"));
     let r = run(&src, &MemoryFacts::default());
     assert_eq!(r[0].status, Status::Error);
-    assert!(r[0].message.contains("nested more than 64 deep"), "{}", r[0].message);
+    assert!(r[0].message.contains("nested more than 32 deep"), "{}", r[0].message);
 }

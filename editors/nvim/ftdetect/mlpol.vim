@@ -1,0 +1,2 @@
+" *.mlpol files are mlpol policies.
+autocmd BufRead,BufNewFile *.mlpol setfiletype mlpol

@@ -611,7 +611,7 @@ requires-python = ">=3.10"
 [[package]]
 name = "mlflow"
 version = "2.14.1"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "https://pypi.example.com/simple" }
 sdist = { url = "https://files.pythonhosted.org/packages/mlflow-2.14.1.tar.gz", hash = "sha256:0a1b", size = 5_242_880 }
 wheels = [
     { url = "https://files.pythonhosted.org/packages/mlflow-2.14.1-py3-none-any.whl", hash = "sha256:2c3d", size = 0x10, upload-time = 2024-06-01T12:00:00Z },

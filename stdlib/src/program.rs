@@ -12,6 +12,7 @@ use std::sync::Arc;
 pub const BUNDLED: &[(&str, &str)] = &[
     ("std/secrets.mlpol", include_str!("../checklist/secrets.mlpol")),
     ("std/containers.mlpol", include_str!("../checklist/containers.mlpol")),
+    ("std/mlflow.mlpol", include_str!("../checklist/mlflow.mlpol")),
 ];
 
 pub struct Program {

@@ -248,3 +248,49 @@ fn files_skip_in_mlpol_toml_replaces_the_default_skipped_directories() {
     let c = check(&report, "docker.compose.isolation");
     assert!(c["findings"].as_array().unwrap().iter().all(|f| f["location"]["path"] == ".venv/lib/docker-compose.yml"), "{c:#}");
 }
+
+#[test]
+fn mlflow_checks_find_default_credentials_and_unauthenticated_servers() {
+    let insecure = temp_dir("mlflow-bad");
+    // A well-known weak password (not the default, which the remediation names).
+    let default_password = ["change", "me"].concat();
+    write(
+        &insecure,
+        &[
+            ("deploy/basic_auth.ini", &format!("[mlflow]\ndefault_permission = EDIT\ndatabase_uri = sqlite:///basic_auth.db\nadmin_username = admin\nadmin_password = {default_password}\n")),
+            // Assembled so this file itself holds no plain-HTTP tracking URI.
+            ("docker-compose.yml", &format!("services:\n  mlflow:\n    image: ghcr.io/mlflow/mlflow:v2.22.0\n    command: mlflow server --host 0.0.0.0 --port 5000\n    environment:\n      MLFLOW_TRACKING_URI: {}://mlflow.internal.example:5000\n", "http")),
+        ],
+    );
+    let out = mlpol(&insecure, &["eval", ".", "--only", "mlflow", "--format", "json"]);
+    let report = out.json();
+    let at = |id: &str| -> Vec<String> {
+        check(&report, id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+            .collect()
+    };
+    // Well known, and shorter than 12 characters: two findings on its line.
+    assert_eq!(at("mlflow.auth.default_credentials"), vec!["deploy/basic_auth.ini:5", "deploy/basic_auth.ini:5"]);
+    assert_eq!(at("mlflow.auth.server_app"), vec!["docker-compose.yml:4"]);
+    assert_eq!(at("mlflow.rbac.default_permission"), vec!["deploy/basic_auth.ini:2"]);
+    assert_eq!(at("mlflow.https.tracking_uri"), vec!["docker-compose.yml:6"]);
+    assert_eq!(check(&report, "mlflow.auth.default_credentials")["severity"], "critical");
+    assert!(!out.stdout.contains(&default_password), "the password is never printed");
+
+    let hardened = temp_dir("mlflow-good");
+    let strong = ["Vq7", "-x9P", "-m2Lk", "-Wz4"].concat();
+    write(
+        &hardened,
+        &[
+            ("deploy/basic_auth.ini", &format!("[mlflow]\ndefault_permission = READ\nadmin_username = admin\nadmin_password = {strong}\n")),
+            ("docker-compose.yml", "services:\n  mlflow:\n    command: mlflow server --app-name basic-auth --host 127.0.0.1\n    environment:\n      MLFLOW_TRACKING_URI: https://mlflow.internal.example\n"),
+        ],
+    );
+    let out = mlpol(&hardened, &["eval", ".", "--only", "mlflow", "--format", "json"]);
+    for c in out.json()["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "pass", "{c:#}");
+    }
+}

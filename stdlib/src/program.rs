@@ -13,6 +13,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("std/secrets.mlpol", include_str!("../checklist/secrets.mlpol")),
     ("std/containers.mlpol", include_str!("../checklist/containers.mlpol")),
     ("std/mlflow.mlpol", include_str!("../checklist/mlflow.mlpol")),
+    ("std/dvc.mlpol", include_str!("../checklist/dvc.mlpol")),
+    ("std/airflow.mlpol", include_str!("../checklist/airflow.mlpol")),
 ];
 
 pub struct Program {

@@ -294,3 +294,34 @@ fn mlflow_checks_find_default_credentials_and_unauthenticated_servers() {
         assert_eq!(c["status"], "pass", "{c:#}");
     }
 }
+
+#[test]
+fn dvc_and_airflow_checks_report_each_setting_at_its_line() {
+    let dir = temp_dir("dvc-airflow");
+    let fernet = ["zXk3QvN8yT2b", "W5mR7pL9sD1f", "G4hJ6kA0cE3u", "I8oP2qM="].concat();
+    let password = ["Zq8Lx2", "Vb7Np4", "Kw9Tr5"].concat();
+    write(
+        &dir,
+        &[
+            (".dvc/config", &format!("[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://ml-data/project\n    endpointurl = {}://minio.internal:9000\n", "http")),
+            ("airflow.cfg", &format!("[core]\nfernet_key = {fernet}\n\n[webserver]\nauthenticate = False\nexpose_config = True\n\n[api]\nauth_backends = airflow.api.auth.backend.default\n")),
+            ("dags/etl.py", &format!("from airflow import DAG\nDB_PASSWORD = \"{password}\"\n")),
+        ],
+    );
+    let out = mlpol(&dir, &["eval", ".", "--only", "dvc", "--only", "airflow", "--format", "json"]);
+    let report = out.json();
+    let lines = |id: &str| -> Vec<String> {
+        check(&report, id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+            .collect()
+    };
+    assert_eq!(lines("dvc.remote.encryption"), vec![".dvc/config:4"]);
+    assert_eq!(lines("dvc.remote.tls"), vec![".dvc/config:5"]);
+    assert_eq!(lines("dvc.versioning.ignores_and_secrets"), vec![".dvc/config:null"]);
+    assert_eq!(lines("airflow.security"), vec!["airflow.cfg:5", "airflow.cfg:9", "airflow.cfg:6", "airflow.cfg:2"]);
+    assert_eq!(lines("airflow.dags.secrets"), vec!["dags/etl.py:2", "airflow.cfg:null"]);
+    assert!(!out.stdout.contains(&fernet) && !out.stdout.contains(&password));
+}

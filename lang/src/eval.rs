@@ -1169,6 +1169,9 @@ fn index_value(b: &Value, i: &Value) -> Result<Value, String> {
         }
         (Kind::Null, _) => Ok(Value::null()),
         (_, Kind::Null) => Ok(Value::null()),
+        // Documents mix shapes (`ports: ["5000:5000", {published: 5000}]`):
+        // a key on a value that is not a mapping is absent.
+        (_, Kind::Str(_)) => Ok(Value::null()),
         _ => Err(format!("cannot index {} with {}", a_type(b), a_type(i))),
     }
 }

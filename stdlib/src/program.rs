@@ -15,6 +15,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("std/mlflow.mlpol", include_str!("../checklist/mlflow.mlpol")),
     ("std/dvc.mlpol", include_str!("../checklist/dvc.mlpol")),
     ("std/airflow.mlpol", include_str!("../checklist/airflow.mlpol")),
+    ("std/dependencies.mlpol", include_str!("../checklist/dependencies.mlpol")),
+    ("std/monitoring.mlpol", include_str!("../checklist/monitoring.mlpol")),
 ];
 
 pub struct Program {

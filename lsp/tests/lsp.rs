@@ -285,13 +285,20 @@ async fn completion_in_context() {
     // Import paths after `import`.
     let other = root.join("policies/other.mlpol");
     c.open(&other, 1, "import \n").await;
-    assert_eq!(complete(&mut c, &other, pos(0, 7)).await, ["std.containers", "std.secrets", "team.common"]);
+    // Every bundled module, then the workspace's.
+    let mut expected: Vec<String> = mlpol_stdlib::program::BUNDLED
+        .iter()
+        .map(|(path, _)| path.trim_end_matches(".mlpol").replace('/', "."))
+        .collect();
+    expected.sort();
+    expected.push("team.common".to_string());
+    assert_eq!(complete(&mut c, &other, pos(0, 7)).await, expected);
     c.change(&other, 2, "import \"\n").await;
     assert_eq!(complete(&mut c, &other, pos(0, 8)).await, ["../lib/common.mlpol", "main.mlpol"]);
 
     // A space completes only where a space is what was waited for.
     c.change(&other, 3, "import \ncheck a.b {\n  severity = \n  require \n}\n").await;
-    assert_eq!(typed(&mut c, &other, 0, 7, " ").await, 3);
+    assert_eq!(typed(&mut c, &other, 0, 7, " ").await, expected.len());
     assert_eq!(typed(&mut c, &other, 2, 13, " ").await, 4);
     assert_eq!(typed(&mut c, &other, 3, 10, " ").await, 0);
     c.change(&other, 4, "check a.b {\n  require x.\n}\n").await;
@@ -407,7 +414,7 @@ async fn symbols_of_the_document_and_the_workspace() {
         ])
     );
     assert_eq!(
-        c.request("workspace/symbol", json!({ "query": "model prot" })).await,
+        c.request("workspace/symbol", json!({ "query": "Model Protection" })).await,
         json!([{
             "name": "team.models.small — Model Protection", "kind": 5, "containerName": "main.mlpol",
             "location": { "uri": uri_str(&main), "range": range(6, 6, 6, 23) }

@@ -17,6 +17,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("std/airflow.mlpol", include_str!("../checklist/airflow.mlpol")),
     ("std/dependencies.mlpol", include_str!("../checklist/dependencies.mlpol")),
     ("std/monitoring.mlpol", include_str!("../checklist/monitoring.mlpol")),
+    ("std/incident.mlpol", include_str!("../checklist/incident.mlpol")),
 ];
 
 pub struct Program {

@@ -358,3 +358,30 @@ fn ports_pins_monitoring_logs_and_run_data_are_checked() {
     assert_eq!(lines("artifacts.secrets"), vec!["mlruns/0/abc/params/db_password:null"]);
     assert!(!out.stdout.contains(&password));
 }
+
+#[test]
+fn procedural_items_need_their_documents_and_a_valid_attestation() {
+    let dir = temp_dir("incident");
+    write(&dir, &[(".dvc/config", "[core]\n    remote = s\n"), ("docs/incident-response.md", "# Incident response\n\n## Contacts\n- on-call\n")]);
+    let out = mlpol(&dir, &["eval", ".", "--only", "incident", "--format", "json"]);
+    let report = out.json();
+    let plan = check(&report, "incident.response_plan");
+    assert_eq!(plan["status"], "fail");
+    assert_eq!(plan["findings"][0]["message"], "`docs/incident-response.md` does not cover `escalat`");
+    assert_eq!(plan["findings"][0]["location"]["path"], "docs/incident-response.md");
+    assert_eq!(check(&report, "incident.disaster_recovery")["message"], "no disaster recovery plan in the repository");
+
+    // The document complete but nobody vouching for it: still failing.
+    write(&dir, &[("docs/incident-response.md", "# Incident response\n\n## Contacts\n- on-call\n\n## Escalation\n1. lead\n")]);
+    let out = mlpol(&dir, &["eval", ".", "--only", "incident.response_plan", "--format", "json"]);
+    let report = out.json();
+    let plan = check(&report, "incident.response_plan");
+    assert_eq!(plan["status"], "fail");
+    assert!(plan["message"].as_str().unwrap().starts_with("needs an attestation"), "{plan:#}");
+
+    // Not a platform: not applicable.
+    let tool = temp_dir("not-a-platform");
+    write(&tool, &[("src/main.rs", "fn main() {}\n")]);
+    let out = mlpol(&tool, &["eval", ".", "--only", "incident", "--format", "json"]);
+    assert!(out.json()["checks"].as_array().unwrap().iter().all(|c| c["status"] == "skip"));
+}

@@ -2,6 +2,8 @@
 //! Exit codes: 0 success (gate passed), 1 gate failed / `fmt --check` found
 //! changes, 2 usage, configuration or policy errors.
 
+mod explain;
+mod init;
 mod report;
 mod secrets;
 mod watch;
@@ -131,6 +133,29 @@ enum Command {
         #[arg(long, value_parser = ["human", "json", "sarif"], default_value = "human")]
         format: String,
     },
+    /// Show a check's documentation, remediation, validation line and source.
+    Explain {
+        /// The check id.
+        id: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// A report from `mlpol eval --format json`: also show the check's
+        /// last status and evidence.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// Write a starter mlpol.toml (and a CI job with --ci).
+    Init {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Also write a CI job: `github` (.github/workflows/mlpol.yml) or
+        /// `gitlab` (.gitlab/mlpol.gitlab-ci.yml).
+        #[arg(long, value_name = "github|gitlab")]
+        ci: Option<String>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Run the language server over stdin/stdout (for editors).
     Lsp,
     /// List the checks with their ids, severities and titles.
@@ -158,6 +183,8 @@ fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format),
         Command::Lsp => mlpol_lsp::run_stdio(),
+        Command::Explain { id, policy, report } => explain::run(&id, &policy, report.as_deref()),
+        Command::Init { path, ci, force } => init::run(&path, ci.as_deref(), force),
         Command::Secrets { path, history, depth, format } => secrets::run(&path, history, depth, &format),
     };
     ExitCode::from(code)
@@ -226,7 +253,7 @@ fn report_diagnostics(program: &Program, extra: &BTreeMap<String, Vec<Diagnostic
     errors
 }
 
-fn build_program(base: Option<&Path>, args: &PolicyArgs) -> Result<Program, u8> {
+pub fn build_program(base: Option<&Path>, args: &PolicyArgs) -> Result<Program, u8> {
     let files = load_files(base, &args.policies).map_err(fail)?;
     let mut extra = BTreeMap::new();
     let mut sources = Vec::new();

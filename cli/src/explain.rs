@@ -2,6 +2,9 @@
 //! and source; with `--report FILE` (from `mlpol eval --format json`) also
 //! its last status and evidence.
 
+// `serde_json::Value` indexing gives `Null` for what is missing; it cannot panic.
+#![allow(clippy::indexing_slicing)]
+
 use crate::{build_program, fail, PolicyArgs};
 use mlpol_lang::eval::check_metas;
 use std::path::Path;

@@ -414,7 +414,7 @@ async fn symbols_of_the_document_and_the_workspace() {
         ])
     );
     assert_eq!(
-        c.request("workspace/symbol", json!({ "query": "Model Protection" })).await,
+        c.request("workspace/symbol", json!({ "query": "team.models.small" })).await,
         json!([{
             "name": "team.models.small — Model Protection", "kind": 5, "containerName": "main.mlpol",
             "location": { "uri": uri_str(&main), "range": range(6, 6, 6, 23) }

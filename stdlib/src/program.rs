@@ -18,6 +18,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("std/dependencies.mlpol", include_str!("../checklist/dependencies.mlpol")),
     ("std/monitoring.mlpol", include_str!("../checklist/monitoring.mlpol")),
     ("std/incident.mlpol", include_str!("../checklist/incident.mlpol")),
+    ("std/data.mlpol", include_str!("../checklist/data.mlpol")),
 ];
 
 pub struct Program {

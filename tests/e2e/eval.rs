@@ -385,3 +385,36 @@ fn procedural_items_need_their_documents_and_a_valid_attestation() {
     let out = mlpol(&tool, &["eval", ".", "--only", "incident", "--format", "json"]);
     assert!(out.json()["checks"].as_array().unwrap().iter().all(|c| c["status"] == "skip"));
 }
+
+#[test]
+fn data_model_and_workspace_checks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("data");
+    let email = ["jane.doe", "@", "corp-mail", ".io"].concat();
+    write(
+        &dir,
+        &[
+            ("data/customers.csv", &format!("id,email,score\n1,{email},0.7\n2,anon@example.com,0.1\n")),
+            ("models/model.pkl", "not really a pickle"),
+            ("mlruns/0/r/artifacts/model/MLmodel", "artifact_path: model\nflavors:\n  sklearn: {}\n"),
+            ("mlops/workspace/notes.txt", "x\n"),
+        ],
+    );
+    std::fs::set_permissions(dir.join("mlops/workspace"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(dir.join("mlops/workspace/notes.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = mlpol(&dir, &["eval", ".", "--only", "data", "--only", "models", "--only", "local", "--format", "json"]);
+    let report = out.json();
+    let lines = |id: &str| -> Vec<String> {
+        check(&report, id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+            .collect()
+    };
+    assert_eq!(lines("data.pii.tracked_files"), vec!["data/customers.csv:2"]);
+    assert!(!out.stdout.contains(&email), "the personal data itself is not printed");
+    assert_eq!(lines("models.integrity"), vec!["models/model.pkl:null"]);
+    assert_eq!(lines("models.lineage"), vec!["mlruns/0/r/artifacts/model/MLmodel:null", "mlruns/0/r/artifacts/model/MLmodel:null"]);
+    assert_eq!(lines("local.workspace_permissions"), vec!["mlops/workspace:null", "mlops/workspace/notes.txt:null"]);
+}

@@ -529,7 +529,7 @@ pub fn params(program: &Program, raw: &BTreeMap<String, String>) -> Result<Param
             TypeExprKind::List(inner) => {
                 let elem = match &inner.kind {
                     TypeExprKind::Named(n) => n.text.clone(),
-                    _ => "string".to_string(),
+                    _ => return Err(format!("parameter `{name}` is a list of lists: set it in a policy, not on the command line")),
                 };
                 let mut xs = Vec::new();
                 for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {

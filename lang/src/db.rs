@@ -45,6 +45,14 @@ pub struct ItemRef<'db> {
     pub text: ItemText<'db>,
 }
 
+/// What [`Database::set_fact`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactChange {
+    New,
+    Changed,
+    Unchanged,
+}
+
 /// One collected fact, by key. Facts are inputs: setting one re-evaluates
 /// only the checks that read it.
 #[salsa::input(debug)]
@@ -80,24 +88,23 @@ impl Database {
         Database { storage: salsa::Storage::default(), schema, facts: Arc::default(), log: None }
     }
 
-    /// Sets a fact. Returns true when a new slot was created (the caller
-    /// then bumps `EvalConfig::generation`). An unchanged value is not set,
-    /// so nothing that read it is invalidated.
-    pub fn set_fact(&mut self, key: &str, value: Result<Value, FactError>) -> bool {
+    /// Sets a fact. A new slot means the caller bumps
+    /// `EvalConfig::generation`; an unchanged value is not set, so nothing
+    /// that read it is invalidated.
+    pub fn set_fact(&mut self, key: &str, value: Result<Value, FactError>) -> FactChange {
         let existing = self.facts.lock().ok().and_then(|m| m.get(key).copied());
         match existing {
+            Some(slot) if *slot.value(self) == value => FactChange::Unchanged,
             Some(slot) => {
-                if *slot.value(self) != value {
-                    let _previous = slot.set_value(self).to(value);
-                }
-                false
+                let _previous = slot.set_value(self).to(value);
+                FactChange::Changed
             }
             None => {
                 let slot = FactSlot::new(self, value);
                 if let Ok(mut m) = self.facts.lock() {
                     m.insert(key.to_string(), slot);
                 }
-                true
+                FactChange::New
             }
         }
     }

@@ -497,7 +497,7 @@ impl<'a> Evaluator<'a> {
             }
             StmtKind::For { binding, iter, body } => {
                 let v = self.expr(frame, scope, iter)?;
-                for (k, x) in self.iterate(&v, iter)? {
+                for (k, x) in self.iterate(&v)? {
                     let mark = scope.vars.len();
                     scope.elements.push(x.origin.clone().or_else(|| k.origin.clone()));
                     bind(scope, binding, k, x);
@@ -549,7 +549,7 @@ impl<'a> Evaluator<'a> {
         message
     }
 
-    fn iterate(&self, v: &Value, at: &Expr) -> R<Vec<(Value, Value)>> {
+    fn iterate(&self, v: &Value) -> R<Vec<(Value, Value)>> {
         Ok(match &v.kind {
             Kind::List(xs) => xs.iter().enumerate().map(|(i, x)| (Value::int(i as i64), x.clone())).collect(),
             Kind::Map(entries) => entries
@@ -557,13 +557,10 @@ impl<'a> Evaluator<'a> {
                 .map(|(k, x)| (Value::str(k).with_origin_arc(x.origin.clone()), x.clone()))
                 .collect(),
             Kind::Null => Vec::new(),
-            _ => return Err(self.err(at, format!("cannot iterate over {}", a_type(v)))),
+            _ => return Err(Stop::msg(format!("cannot iterate over {}", a_type(v)))),
         })
     }
 
-    fn err(&self, _at: &Expr, message: String) -> Stop {
-        Stop::msg(message)
-    }
 
     fn tick(&self) -> R<()> {
         let n = self.steps.get() + 1;
@@ -650,7 +647,7 @@ impl<'a> Evaluator<'a> {
             }
             ExprKind::Quant { q, binding, iter, body } => {
                 let v = self.expr(frame, scope, iter)?;
-                let items = self.iterate(&v, iter)?;
+                let items = self.iterate(&v)?;
                 let mut count = 0i64;
                 let mut out = Vec::new();
                 for (k, x) in items {

@@ -186,7 +186,7 @@ pub fn report(program: &Program, results: Vec<CheckResult>, facts: &dyn FactSour
     let mut waiver_used = vec![false; opts.config.waivers.len()];
     let mut checks = Vec::new();
     for r in results {
-        checks.push(apply(r, facts, opts, &mut waiver_used, &mut warnings));
+        checks.push(apply(r, facts, opts, &mut waiver_used));
     }
     let mut waivers = Vec::new();
     for (w, used) in opts.config.waivers.iter().zip(&waiver_used) {
@@ -313,7 +313,7 @@ fn under(path: &str, scope: &str) -> bool {
     path == scope || path.starts_with(&format!("{}/", scope.trim_end_matches('/')))
 }
 
-fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [bool], warnings: &mut Vec<String>) -> CheckReport {
+fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [bool]) -> CheckReport {
     let id = r.meta.id.clone();
     let mut status = r.status;
     let mut message = r.message.clone();
@@ -418,8 +418,6 @@ fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [boo
             }
         }
     }
-    let _ = warnings;
-
     // A safety net: nothing that looks like a secret leaves in a message.
     let message = crate::redact::text(&message);
     for f in findings.iter_mut().chain(suppressed.iter_mut()) {

@@ -8,6 +8,7 @@
 use crate::collect::Collectors;
 use crate::facts::{Recorded, Snapshot};
 use crate::program::Program;
+use mlpol_lang::db::FactChange;
 use mlpol_lang::eval::{self, CheckResult, EvalConfig, FactCall, FactError, FactSource};
 use mlpol_lang::value::{Params, Value};
 use salsa::Setter;
@@ -56,7 +57,7 @@ impl Session {
                 Recorded::Error(e) => Err(e.clone()),
             };
             extra.insert(key.clone(), value.clone());
-            program.db.set_fact(key, value);
+            let _ = program.db.set_fact(key, value);
         }
         let config = EvalConfig::new(&program.db, params, 0, true);
         Session { program, config, source: Source::Replay, extra: Mutex::new(extra), calls: Mutex::default(), rounds: 0 }
@@ -101,7 +102,7 @@ impl Session {
             let mut added = false;
             for (call, value) in collected {
                 let key = call.key();
-                added |= self.program.db.set_fact(&key, value);
+                added |= self.program.db.set_fact(&key, value) == FactChange::New;
                 if let Ok(mut calls) = self.calls.lock() {
                     calls.insert(key, call);
                 }
@@ -119,7 +120,6 @@ impl Session {
     /// facts changed.
     pub fn recollect(&mut self, affected: &dyn Fn(&str) -> bool) -> usize {
         let Source::Live { collectors, runtime } = &self.source else { return 0 };
-        let before: BTreeMap<String, Result<Value, FactError>> = self.program.db.facts().into_iter().collect();
         let calls: Vec<FactCall> = self
             .program
             .db
@@ -131,11 +131,9 @@ impl Session {
         let collected = collectors.collect_all(runtime, calls, &mut |_, _| {});
         let mut changed = 0;
         for (call, value) in collected {
-            let key = call.key();
-            if before.get(&key) != Some(&value) {
+            if self.program.db.set_fact(&call.key(), value) != FactChange::Unchanged {
                 changed += 1;
             }
-            self.program.db.set_fact(&key, value);
         }
         // Report facts (inline ignores, evidence) are read again on demand.
         if let Ok(mut extra) = self.extra.lock() {

@@ -7,8 +7,8 @@ use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::value::{record, Kind, Origin, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Directory names never descended into by globs and scans.
 pub const SKIPPED_DIRS: &[&str] =
@@ -40,6 +40,9 @@ pub struct Tree {
     tracked: Option<HashSet<String>>,
     /// Directories that could not be listed, with the reason.
     pub errors: Vec<(String, String)>,
+    /// Whether a file is binary, sniffed once per walk: every glob that
+    /// lists a file reports it.
+    binary: Mutex<HashMap<String, bool>>,
 }
 
 type Walk = Arc<Result<Tree, String>>;
@@ -192,7 +195,7 @@ impl Repo {
             _ => String::new(),
         };
         let dir = e.rel.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
-        let binary = e.kind == "file" && is_binary(&self.root.join(&e.rel));
+        let binary = e.kind == "file" && tree.is_binary(&self.root, &e.rel);
         record(vec![
             ("path", Value::str(&e.rel)),
             ("name", Value::str(name)),
@@ -233,17 +236,14 @@ impl Repo {
         let path = normalize(path);
         let origin = Origin::file(path.clone(), None);
         let full = self.root.join(&path);
-        let meta = std::fs::metadata(&full).map_err(|e| FactError::new(format!("cannot read: {}", io_reason(&e))).at(origin.clone()))?;
+        let meta = std::fs::metadata(&full).map_err(|e| read_error(&path, &e))?;
         if !meta.is_file() {
             return Err(FactError::new("not a regular file").at(origin));
         }
         if meta.len() > MAX_READ {
             return Err(FactError::new(format!("file is larger than {} MiB", MAX_READ >> 20)).at(origin));
         }
-        let mut bytes = Vec::new();
-        std::fs::File::open(&full)
-            .and_then(|f| f.take(MAX_READ + 1).read_to_end(&mut bytes))
-            .map_err(|e| FactError::new(format!("cannot read: {}", io_reason(&e))).at(origin.clone()))?;
+        let bytes = self.read_capped(&path).map_err(|e| read_error(&path, &e))?;
         if bytes.iter().take(8192).any(|b| *b == 0) {
             return Err(FactError::new("binary file").at(origin));
         }
@@ -312,10 +312,7 @@ impl Repo {
             if e.kind != "file" || self.is_skipped(&e.rel) || e.size > MAX_READ || !matcher.is_match(&e.rel) {
                 continue;
             }
-            let mut bytes = Vec::new();
-            if let Err(err) = std::fs::File::open(self.root.join(&e.rel)).and_then(|f| f.take(MAX_READ).read_to_end(&mut bytes)) {
-                return Err(FactError::new(format!("cannot read: {}", io_reason(&err))).at(Origin::file(e.rel.clone(), None)));
-            }
+            let bytes = self.read_capped(&e.rel).map_err(|err| read_error(&e.rel, &err))?;
             out.extend(scanner.scan_bytes(&e.rel, &bytes));
         }
         Ok(out)
@@ -326,9 +323,14 @@ impl Repo {
         if !tree.entries.iter().any(|e| e.rel == f.path && e.kind == "file") {
             return false;
         }
+        self.read_capped(&f.path).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(&f.clear))
+    }
+
+    /// The first [`MAX_READ`] bytes of a file of the target.
+    fn read_capped(&self, rel: &str) -> std::io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
-        let read = std::fs::File::open(self.root.join(&f.path)).and_then(|file| file.take(MAX_READ).read_to_end(&mut bytes));
-        read.is_ok() && String::from_utf8_lossy(&bytes).contains(&f.clear)
+        std::fs::File::open(self.root.join(rel))?.take(MAX_READ).read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 }
 
@@ -382,7 +384,25 @@ impl Tree {
         // Root first, deeper directories later: a deeper file decides last.
         git_ignores.sort_by_key(|(d, _)| d.matches('/').count() + usize::from(!d.is_empty()));
         dvc_ignores.sort_by_key(|(d, _)| d.matches('/').count() + usize::from(!d.is_empty()));
-        Tree { entries: walked.entries, git_ignores, dvc_ignores, tracked: git_tracked(root), errors: walked.errors }
+        Tree {
+            entries: walked.entries,
+            git_ignores,
+            dvc_ignores,
+            tracked: git_tracked(root),
+            errors: walked.errors,
+            binary: Mutex::default(),
+        }
+    }
+
+    fn is_binary(&self, root: &Path, rel: &str) -> bool {
+        if let Some(b) = self.binary.lock().ok().and_then(|m| m.get(rel).copied()) {
+            return b;
+        }
+        let b = is_binary(&root.join(rel));
+        if let Ok(mut m) = self.binary.lock() {
+            m.insert(rel.to_string(), b);
+        }
+        b
     }
 
     /// An error when a directory that could hold matches of `pattern` could
@@ -471,6 +491,11 @@ fn lines_of(path: &str, text: &str) -> Vec<Value> {
             .with_origin(Origin::file(path.to_string(), u32::try_from(i + 1).ok()))
         })
         .collect()
+}
+
+/// `cannot read: permission denied`, located at the file.
+fn read_error(rel: &str, e: &std::io::Error) -> FactError {
+    FactError::new(format!("cannot read: {}", io_reason(e))).at(Origin::file(rel.to_string(), None))
 }
 
 fn io_reason(e: &std::io::Error) -> String {

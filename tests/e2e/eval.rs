@@ -264,14 +264,7 @@ fn mlflow_checks_find_default_credentials_and_unauthenticated_servers() {
     );
     let out = mlpol(&insecure, &["eval", ".", "--only", "mlflow", "--format", "json"]);
     let report = out.json();
-    let at = |id: &str| -> Vec<String> {
-        check(&report, id)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
-            .collect()
-    };
+    let at = |id: &str| locations(&report, id);
     // Well known, and shorter than 12 characters: two findings on its line.
     assert_eq!(at("mlflow.auth.default_credentials"), vec!["deploy/basic_auth.ini:5", "deploy/basic_auth.ini:5"]);
     assert_eq!(at("mlflow.auth.server_app"), vec!["docker-compose.yml:4"]);
@@ -310,14 +303,7 @@ fn dvc_and_airflow_checks_report_each_setting_at_its_line() {
     );
     let out = mlpol(&dir, &["eval", ".", "--only", "dvc", "--only", "airflow", "--format", "json"]);
     let report = out.json();
-    let lines = |id: &str| -> Vec<String> {
-        check(&report, id)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
-            .collect()
-    };
+    let lines = |id: &str| locations(&report, id);
     assert_eq!(lines("dvc.remote.encryption"), vec![".dvc/config:4"]);
     assert_eq!(lines("dvc.remote.tls"), vec![".dvc/config:5"]);
     assert_eq!(lines("dvc.versioning.ignores_and_secrets"), vec![".dvc/config:null"]);
@@ -343,14 +329,7 @@ fn ports_pins_monitoring_logs_and_run_data_are_checked() {
     );
     let out = mlpol(&dir, &["eval", ".", "--only", "network", "--only", "deps", "--only", "monitoring", "--only", "logging", "--only", "artifacts", "--format", "json"]);
     let report = out.json();
-    let lines = |id: &str| -> Vec<String> {
-        check(&report, id)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
-            .collect()
-    };
+    let lines = |id: &str| locations(&report, id);
     assert_eq!(lines("network.ports.restricted"), vec!["docker-compose.yml:5", "docker-compose.yml:7", "docker-compose.yml:11"]);
     assert_eq!(lines("deps.python.pinned"), vec!["requirements.txt:2", "requirements.txt:3", "pyproject.toml:null"]);
     assert_eq!(lines("monitoring.scripts.sanitized"), vec!["silicon/monitor.py:2", "silicon/monitor.py:3"]);
@@ -404,14 +383,7 @@ fn data_model_and_workspace_checks() {
     std::fs::set_permissions(dir.join("mlops/workspace/notes.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = mlpol(&dir, &["eval", ".", "--only", "data", "--only", "models", "--only", "local", "--format", "json"]);
     let report = out.json();
-    let lines = |id: &str| -> Vec<String> {
-        check(&report, id)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
-            .collect()
-    };
+    let lines = |id: &str| locations(&report, id);
     assert_eq!(lines("data.pii.tracked_files"), vec!["data/customers.csv:2"]);
     assert!(!out.stdout.contains(&email), "the personal data itself is not printed");
     assert_eq!(lines("models.integrity"), vec!["models/model.pkl:null"]);

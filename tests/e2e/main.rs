@@ -72,6 +72,16 @@ pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check `{id}` in report"))
 }
 
+/// `path:line` of each finding of a check (`path:null` without a line).
+pub fn locations(report: &Value, id: &str) -> Vec<String> {
+    check(report, id)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+        .collect()
+}
+
 /// A fake AWS key id, assembled so no scanner flags this file.
 pub fn fake_key_id() -> String {
     // Random-looking, so the scanner does not take it for a placeholder.

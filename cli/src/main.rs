@@ -174,14 +174,14 @@ fn main() -> ExitCode {
             let run = EvalRun { format, inline: !no_inline_ignores, collect };
             match (watch, facts) {
                 (true, Some(_)) => fail("`--watch` and `--facts` cannot be combined"),
-                (true, None) => watch::run(&path, &policy, &run, &outputs),
-                (false, facts) => eval(&path, &policy, &run, &outputs, facts.as_deref()),
+                (true, None) => watch::run(&path, &policy, &run, &outputs).unwrap_or_else(|code| code),
+                (false, facts) => eval(&path, &policy, &run, &outputs, facts.as_deref()).unwrap_or_else(|code| code),
             }
         }
-        Command::Facts { path, policy, out, collect } => facts(&path, &policy, &out, &collect),
+        Command::Facts { path, policy, out, collect } => facts(&path, &policy, &out, &collect).unwrap_or_else(|code| code),
         Command::Check { paths, format, no_stdlib } => check(&paths, &format, !no_stdlib),
         Command::Fmt { paths, check } => fmt(&paths, check),
-        Command::List { policy, format } => list(&policy, &format),
+        Command::List { policy, format } => list(&policy, &format).unwrap_or_else(|code| code),
         Command::Lsp => mlpol_lsp::run_stdio(),
         Command::Explain { id, policy, report } => explain::run(&id, &policy, report.as_deref()),
         Command::Init { path, ci, force } => init::run(&path, ci.as_deref(), force),
@@ -395,62 +395,41 @@ pub fn write_reports(report: &run::Report, run: &EvalRun, outputs: &[(Format, Pa
     Ok(())
 }
 
-fn eval(target: &Path, args: &PolicyArgs, run: &EvalRun, outputs: &[String], facts: Option<&Path>) -> u8 {
-    let outputs = match parse_outputs(outputs) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let prepared = match prepare(target, args) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+/// `Err` carries the exit code of a failure that was already reported.
+type Exit = Result<u8, u8>;
+
+fn eval(target: &Path, args: &PolicyArgs, run: &EvalRun, outputs: &[String], facts: Option<&Path>) -> Exit {
+    let outputs = parse_outputs(outputs)?;
+    let prepared = prepare(target, args)?;
     let report = match facts {
         Some(file) => {
-            let snapshot: Snapshot = match std::fs::read_to_string(file)
+            let snapshot: Snapshot = std::fs::read_to_string(file)
                 .map_err(|e| e.to_string())
                 .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            {
-                Ok(s) => s,
-                Err(e) => return fail(format!("{}: {e}", file.display())),
-            };
+                .map_err(|e| fail(format!("{}: {e}", file.display())))?;
             let mut session = Session::replay(prepared.program, prepared.params, &snapshot);
             let results = session.evaluate(prepared.only.as_ref(), &mut |_, _| {});
             let options = options(target, &prepared.config, prepared.only.clone(), run.inline);
             run::report(&session.program, results, &session, &options)
         }
         None => {
-            let Live { mut session, config, only, .. } = match live_session(target, prepared, &run.collect) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
+            let Live { mut session, config, only, .. } = live_session(target, prepared, &run.collect)?;
             let results = session.evaluate(only.as_ref(), &mut progress());
             let options = options(target, &config, only, run.inline);
             run::report(&session.program, results, &session, &options)
         }
     };
-    if let Err(code) = write_reports(&report, run, &outputs, target) {
-        return code;
-    }
-    if report.score.gate == "pass" {
-        0
-    } else {
-        1
-    }
+    write_reports(&report, run, &outputs, target)?;
+    Ok(if report.score.gate == "pass" { 0 } else { 1 })
 }
 
 pub fn options<'a>(target: &Path, config: &'a Config, only: Option<BTreeSet<String>>, inline: bool) -> run::Options<'a> {
     run::Options { target: target.display().to_string(), config, only, inline_ignores: inline, today: Date::today() }
 }
 
-fn facts(target: &Path, args: &PolicyArgs, out: &Path, collect: &CollectArgs) -> u8 {
-    let prepared = match prepare(target, args) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let Live { mut session, config, only, .. } = match live_session(target, prepared, collect) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+fn facts(target: &Path, args: &PolicyArgs, out: &Path, collect: &CollectArgs) -> Exit {
+    let prepared = prepare(target, args)?;
+    let Live { mut session, config, only, .. } = live_session(target, prepared, collect)?;
     // Evaluating is what tells which facts are needed (fact arguments may
     // depend on other facts); the report reads the rest (inline ignores,
     // evidence files). The report itself is discarded.
@@ -458,15 +437,10 @@ fn facts(target: &Path, args: &PolicyArgs, out: &Path, collect: &CollectArgs) ->
     let options = options(target, &config, only, true);
     let _ = run::report(&session.program, results, &session, &options);
     let snapshot = session.snapshot(&target.display().to_string());
-    let text = match serde_json::to_string_pretty(&snapshot) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
-    if let Err(e) = std::fs::write(out, text + "\n") {
-        return fail(format!("{}: {e}", out.display()));
-    }
+    let text = serde_json::to_string_pretty(&snapshot).map_err(fail)?;
+    std::fs::write(out, text + "\n").map_err(|e| fail(format!("{}: {e}", out.display())))?;
     eprintln!("mlpol: wrote {} facts to {}", snapshot.facts.len(), out.display());
-    0
+    Ok(0)
 }
 
 fn check(paths: &[PathBuf], format: &str, bundled: bool) -> u8 {
@@ -527,11 +501,8 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
     }
 }
 
-fn list(args: &PolicyArgs, format: &str) -> u8 {
-    let program = match build_program(Some(Path::new(".")), args) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+fn list(args: &PolicyArgs, format: &str) -> Exit {
+    let program = build_program(Some(Path::new(".")), args)?;
     let metas = mlpol_lang::eval::check_metas(&program.db, program.ws);
     let selected = run::select(&program, &args.only, args.severity.as_deref());
     let metas: Vec<_> = metas.into_iter().filter(|m| selected.as_ref().is_none_or(|s| s.contains(&m.id))).collect();
@@ -542,5 +513,5 @@ fn list(args: &PolicyArgs, format: &str) -> u8 {
             println!("{:<9} {:<40} {}  [{}]", m.severity, m.id, m.title, report::section_path(&m.section));
         }
     }
-    0
+    Ok(0)
 }

@@ -17,43 +17,29 @@ use std::time::{Duration, Instant};
 /// Quiet time that ends a burst of file events.
 const DEBOUNCE: Duration = Duration::from_millis(30);
 
-pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String]) -> u8 {
-    let outputs = match parse_outputs(outputs) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let prepared = match prepare(target, args) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let crate::Live { mut session, repo, config, only } = match live_session(target, prepared, &eval.collect) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+/// Runs until the watcher stops; `Err` is the exit code of a reported failure.
+pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String]) -> Result<u8, u8> {
+    let outputs = parse_outputs(outputs)?;
+    let prepared = prepare(target, args)?;
+    let crate::Live { mut session, repo, config, only } = live_session(target, prepared, &eval.collect)?;
     session.program.db.enable_log();
     let results = session.evaluate(only.as_ref(), &mut progress());
     let report = run::report(&session.program, results, &session, &options(target, &config, only.clone(), eval.inline));
-    if let Err(code) = write_reports(&report, eval, &outputs, target) {
-        return code;
-    }
+    write_reports(&report, eval, &outputs, target)?;
     let mut previous = statuses(&report);
 
     let (tx, rx) = mpsc::channel();
-    let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Reads (ours included) are not changes.
-        if let Ok(event) = event.ok().filter(|e| !matches!(e.kind, notify::EventKind::Access(_))).ok_or(()) {
+        if let Some(event) = event.ok().filter(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
             let _ = tx.send(event.paths);
         }
-    }) {
-        Ok(w) => w,
-        Err(e) => return fail(format!("cannot watch `{}`: {e}", target.display())),
-    };
+    })
+    .map_err(|e| fail(format!("cannot watch `{}`: {e}", target.display())))?;
     let mut roots = vec![target.to_path_buf()];
     roots.extend(args.policies.iter().cloned());
     for root in &roots {
-        if let Err(e) = watcher.watch(root, RecursiveMode::Recursive) {
-            return fail(format!("cannot watch `{}`: {e}", root.display()));
-        }
+        watcher.watch(root, RecursiveMode::Recursive).map_err(|e| fail(format!("cannot watch `{}`: {e}", root.display())))?;
     }
     let canonical_target = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());
     let ignored: BTreeSet<PathBuf> = outputs.iter().filter_map(|(_, p)| absolute(p)).collect();
@@ -115,7 +101,7 @@ pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String])
         }
         previous = now;
     }
-    0
+    Ok(0)
 }
 
 fn absolute(p: &Path) -> Option<PathBuf> {

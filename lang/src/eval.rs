@@ -430,11 +430,7 @@ impl<'a> Evaluator<'a> {
                 (Status::Skip, reason)
             }
             Ok(Flow::Continue) if findings.is_empty() => (Status::Pass, "every requirement holds".to_string()),
-            Ok(Flow::Continue) => {
-                let first = findings.first().map(|f| f.message.clone()).unwrap_or_default();
-                let message = if findings.len() == 1 { first } else { format!("{} findings; first: {first}", findings.len()) };
-                (Status::Fail, message)
-            }
+            Ok(Flow::Continue) => (Status::Fail, fail_message(findings.iter().map(|f| f.message.as_str()))),
             Err(stop) => {
                 findings.clear();
                 match stop.fact {
@@ -1104,6 +1100,18 @@ fn bind(scope: &mut Scope, binding: &Binding, k: Value, x: Value) {
             scope.vars.push((second.text.clone(), x));
         }
         None => scope.vars.push((binding.first.text.clone(), x)),
+    }
+}
+
+/// The message of a failing check: its only finding's, or how many there
+/// are and the first.
+pub fn fail_message<'m>(mut messages: impl ExactSizeIterator<Item = &'m str>) -> String {
+    let count = messages.len();
+    let first = messages.next().unwrap_or_default();
+    if count == 1 {
+        first.to_string()
+    } else {
+        format!("{count} findings; first: {first}")
     }
 }
 

@@ -379,15 +379,12 @@ fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [boo
             message = "every finding is suppressed".to_string();
         }
     } else if status == Status::Fail {
+        // Some findings were suppressed: the message is about those left.
+        if !suppressed.is_empty() {
+            message = eval::fail_message(findings.iter().map(|f| f.message.as_str()));
+        }
         if let Some(w) = waiver.as_ref().filter(|w| w.state == "expired") {
             message = format!("{message} (the waiver for this check expired on {})", w.expires);
-        }
-        let first = findings.first().map(|f| f.message.clone()).unwrap_or_default();
-        if !suppressed.is_empty() {
-            message = if findings.len() == 1 { first } else { format!("{} findings; first: {first}", findings.len()) };
-            if let Some(w) = waiver.as_ref().filter(|w| w.state == "expired") {
-                message = format!("{message} (the waiver for this check expired on {})", w.expires);
-            }
         }
     }
 

@@ -44,14 +44,22 @@ pub fn run(id: &str, args: &PolicyArgs, report: Option<&Path>) -> u8 {
         println!("{text}");
     }
     if let Some(path) = report {
-        let json: serde_json::Value = match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        let json: serde_json::Value = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
             Ok(v) => v,
             Err(e) => return fail(format!("{}: {e}", path.display())),
         };
         let found = json["checks"].as_array().and_then(|cs| cs.iter().find(|c| c["id"] == id));
         match found {
             Some(c) => {
-                println!("last result ({}): {} — {}", path.display(), c["status"].as_str().unwrap_or("?"), c["message"].as_str().unwrap_or(""));
+                println!(
+                    "last result ({}): {} — {}",
+                    path.display(),
+                    c["status"].as_str().unwrap_or("?"),
+                    c["message"].as_str().unwrap_or("")
+                );
                 for f in c["findings"].as_array().into_iter().flatten() {
                     let loc = match (f["location"]["path"].as_str(), f["location"]["line"].as_u64()) {
                         (Some(p), Some(l)) => format!("{p}:{l}: "),

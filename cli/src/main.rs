@@ -10,23 +10,27 @@ mod watch;
 
 use clap::{Parser, Subcommand};
 use mlpol_lang::diagnostic::{self, Diagnostic, Severity};
-use mlpol_stdlib::config::{self, Config, Date};
 use mlpol_stdlib::collect::{Collectors, FileCollector};
+use mlpol_stdlib::config::{self, Config, Date};
 use mlpol_stdlib::facts::Snapshot;
-use mlpol_stdlib::session::Session;
 use mlpol_stdlib::files::Repo;
 use mlpol_stdlib::program::{self, Program};
 use mlpol_stdlib::run;
+use mlpol_stdlib::session::Session;
 use report::Format;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "mlpol", version, about = "MLOps security policies as code: evaluate the MLOps Security Validation Checklist and your own checks")]
+#[command(
+    name = "mlpol",
+    version,
+    about = "MLOps security policies as code: evaluate the MLOps Security Validation Checklist and your own checks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -178,7 +182,9 @@ fn main() -> ExitCode {
                 (false, facts) => eval(&path, &policy, &run, &outputs, facts.as_deref()).unwrap_or_else(|code| code),
             }
         }
-        Command::Facts { path, policy, out, collect } => facts(&path, &policy, &out, &collect).unwrap_or_else(|code| code),
+        Command::Facts { path, policy, out, collect } => {
+            facts(&path, &policy, &out, &collect).unwrap_or_else(|code| code)
+        }
         Command::Check { paths, format, no_stdlib } => check(&paths, &format, !no_stdlib),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format).unwrap_or_else(|code| code),
@@ -310,7 +316,9 @@ pub fn prepare(target: &Path, args: &PolicyArgs) -> Result<Prepared, u8> {
         if sel.is_empty() && !args.only.is_empty() {
             let unknown = args.only.join(", ");
             let mut msg = format!("`--only {unknown}` matches no check id, id prefix or tag");
-            if let Some(s) = args.only.first().and_then(|o| mlpol_lang::check::did_you_mean(o, known.iter().map(|s| s.as_str()))) {
+            if let Some(s) =
+                args.only.first().and_then(|o| mlpol_lang::check::did_you_mean(o, known.iter().map(|s| s.as_str())))
+            {
                 msg.push_str(&format!("; did you mean `{s}`?"));
             }
             return Err(fail(msg));
@@ -383,7 +391,12 @@ pub fn progress() -> impl FnMut(usize, usize) {
     }
 }
 
-pub fn write_reports(report: &run::Report, run: &EvalRun, outputs: &[(Format, PathBuf)], target: &Path) -> Result<(), u8> {
+pub fn write_reports(
+    report: &run::Report,
+    run: &EvalRun,
+    outputs: &[(Format, PathBuf)],
+    target: &Path,
+) -> Result<(), u8> {
     let style = report::Style { color: std::io::stdout().is_terminal(), target: target.to_path_buf() };
     print!("{}", report::render(run.format, report, &style));
     let file_style = report::Style { color: false, target: target.to_path_buf() };
@@ -423,7 +436,12 @@ fn eval(target: &Path, args: &PolicyArgs, run: &EvalRun, outputs: &[String], fac
     Ok(if report.score.gate == "pass" { 0 } else { 1 })
 }
 
-pub fn options<'a>(target: &Path, config: &'a Config, only: Option<BTreeSet<String>>, inline: bool) -> run::Options<'a> {
+pub fn options<'a>(
+    target: &Path,
+    config: &'a Config,
+    only: Option<BTreeSet<String>>,
+    inline: bool,
+) -> run::Options<'a> {
     run::Options { target: target.display().to_string(), config, only, inline_ignores: inline, today: Date::today() }
 }
 
@@ -444,7 +462,8 @@ fn facts(target: &Path, args: &PolicyArgs, out: &Path, collect: &CollectArgs) ->
 }
 
 fn check(paths: &[PathBuf], format: &str, bundled: bool) -> u8 {
-    let (base, extra): (Option<&Path>, &[PathBuf]) = if paths.is_empty() { (Some(Path::new(".")), &[]) } else { (None, paths) };
+    let (base, extra): (Option<&Path>, &[PathBuf]) =
+        if paths.is_empty() { (Some(Path::new(".")), &[]) } else { (None, paths) };
     let files = match load_files(base, extra) {
         Ok(f) => f,
         Err(e) => return fail(e),

@@ -39,7 +39,9 @@ pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String])
     let mut roots = vec![target.to_path_buf()];
     roots.extend(args.policies.iter().cloned());
     for root in &roots {
-        watcher.watch(root, RecursiveMode::Recursive).map_err(|e| fail(format!("cannot watch `{}`: {e}", root.display())))?;
+        watcher
+            .watch(root, RecursiveMode::Recursive)
+            .map_err(|e| fail(format!("cannot watch `{}`: {e}", root.display())))?;
     }
     let canonical_target = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());
     let ignored: BTreeSet<PathBuf> = outputs.iter().filter_map(|(_, p)| absolute(p)).collect();
@@ -81,7 +83,8 @@ pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String])
         let _ = session.program.db.take_log();
         let results = session.evaluate(only.as_ref(), &mut |_, _| {});
         let evaluated = session.program.db.take_log().iter().filter(|l| l.starts_with("eval ")).count();
-        let report = run::report(&session.program, results, &session, &options(target, &config, only.clone(), eval.inline));
+        let report =
+            run::report(&session.program, results, &session, &options(target, &config, only.clone(), eval.inline));
         let now = statuses(&report);
         for line in diff(&previous, &now, &report) {
             println!("{line}");
@@ -140,7 +143,11 @@ fn statuses(report: &Report) -> BTreeMap<String, (Status, usize)> {
     report.checks.iter().map(|c| (c.id.clone(), (c.status, c.findings.len()))).collect()
 }
 
-fn diff(before: &BTreeMap<String, (Status, usize)>, after: &BTreeMap<String, (Status, usize)>, report: &Report) -> Vec<String> {
+fn diff(
+    before: &BTreeMap<String, (Status, usize)>,
+    after: &BTreeMap<String, (Status, usize)>,
+    report: &Report,
+) -> Vec<String> {
     let mut out = Vec::new();
     for c in &report.checks {
         let now = after.get(&c.id).copied();
@@ -150,11 +157,15 @@ fn diff(before: &BTreeMap<String, (Status, usize)>, after: &BTreeMap<String, (St
         }
         let (status, findings) = now.unwrap_or((c.status, 0));
         let line = match (was.map(|w| w.0), status) {
-            (Some(Status::Fail | Status::Error), Status::Pass | Status::Waived | Status::Skip) => format!("fixed     {} ({}): {}", c.id, status.as_str(), c.title),
+            (Some(Status::Fail | Status::Error), Status::Pass | Status::Waived | Status::Skip) => {
+                format!("fixed     {} ({}): {}", c.id, status.as_str(), c.title)
+            }
             (_, Status::Fail) if was.is_some_and(|w| w.0 == Status::Fail) => {
                 format!("changed   {} fail: {} finding(s), was {}", c.id, findings, was.map_or(0, |w| w.1))
             }
-            (_, Status::Fail | Status::Error) => format!("failing   {} ({}): {} — {}", c.id, status.as_str(), c.title, c.message),
+            (_, Status::Fail | Status::Error) => {
+                format!("failing   {} ({}): {} — {}", c.id, status.as_str(), c.title, c.message)
+            }
             (None, _) => format!("new       {} ({})", c.id, status.as_str()),
             _ => format!("now       {} ({})", c.id, status.as_str()),
         };

@@ -146,7 +146,11 @@ pub fn result_type(name: &str, args: &[Type]) -> Result<Type, (usize, String)> {
         "duration" => Ok(Type::optional(Type::Duration)),
         "size" => Ok(Type::optional(Type::Size)),
         "sum" => {
-            first(want(matches!(a.strip_optional(), Type::List(e) if e.is_numeric() || e.is_dynamic()), "a list of numbers", &a))?;
+            first(want(
+                matches!(a.strip_optional(), Type::List(e) if e.is_numeric() || e.is_dynamic()),
+                "a list of numbers",
+                &a,
+            ))?;
             Ok(match elem(&a) {
                 Type::Int => Type::Int,
                 Type::Float => Type::Float,

@@ -116,7 +116,8 @@ pub fn collect_globals(schema: &Schema, items: &[(usize, &Item)]) -> Globals {
                 });
             }
             ItemKind::Fn(f) => {
-                let params = f.params.iter().map(|(n, t)| (n.text.clone(), resolve_type(schema, t, &mut sink))).collect();
+                let params =
+                    f.params.iter().map(|(n, t)| (n.text.clone(), resolve_type(schema, t, &mut sink))).collect();
                 let ty = resolve_type(schema, &f.ret, &mut sink);
                 globals.entry(f.name.text.clone()).or_insert(Global {
                     kind: GlobalKind::Fn,
@@ -325,11 +326,15 @@ impl<'a, 'e> Checker<'a, 'e> {
         for required in ["title", "severity"] {
             if !seen.contains_key(required) {
                 self.diags.push(
-                    Diagnostic::error("E0202", id_span.clone(), format!("check `{}` has no `{required}`", check.id.dotted()))
-                        .with_help(match required {
-                            "title" => "add `title = \"...\"` (the checklist item's title)".to_string(),
-                            _ => format!("add `severity = high` (one of {})", SEVERITIES.join(", ")),
-                        }),
+                    Diagnostic::error(
+                        "E0202",
+                        id_span.clone(),
+                        format!("check `{}` has no `{required}`", check.id.dotted()),
+                    )
+                    .with_help(match required {
+                        "title" => "add `title = \"...\"` (the checklist item's title)".to_string(),
+                        _ => format!("add `severity = high` (one of {})", SEVERITIES.join(", ")),
+                    }),
                 );
             }
         }
@@ -361,13 +366,15 @@ impl<'a, 'e> Checker<'a, 'e> {
             self.diags.push(d);
             return;
         }
-        let is_str = |e: &Expr| matches!(&e.kind, ExprKind::Str(parts) if parts.iter().all(|p| matches!(p, StrPart::Lit(_))));
+        let is_str =
+            |e: &Expr| matches!(&e.kind, ExprKind::Str(parts) if parts.iter().all(|p| matches!(p, StrPart::Lit(_))));
         let is_str_list = |e: &Expr| matches!(&e.kind, ExprKind::List(xs) if xs.iter().all(is_str));
         let (ok, want) = match key.text.as_str() {
             "severity" => {
                 if let ExprKind::Name(n) = &value.kind {
                     if !SEVERITIES.contains(&n.text.as_str()) {
-                        let mut d = Diagnostic::error("E0203", value.span.range(), format!("unknown severity `{}`", n.text));
+                        let mut d =
+                            Diagnostic::error("E0203", value.span.range(), format!("unknown severity `{}`", n.text));
                         d = match did_you_mean(&n.text, SEVERITIES.iter().copied()) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")),
                             None => d.with_help(format!("the severities are {}", SEVERITIES.join(", "))),
@@ -530,7 +537,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                     t if t.is_dynamic() => t.clone(),
                     Type::Null => Type::Null,
                     t => {
-                        self.diags.push(Diagnostic::error("E0106", base.span.range(), format!("cannot index a value of type `{t}`")));
+                        self.diags.push(Diagnostic::error(
+                            "E0106",
+                            base.span.range(),
+                            format!("cannot index a value of type `{t}`"),
+                        ));
                         Type::Error
                     }
                 }
@@ -545,7 +556,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                     }
                     UnOp::Neg => {
                         if !(t.is_numeric() || t.is_dynamic() || matches!(t, Type::Duration | Type::Size)) {
-                            self.diags.push(Diagnostic::error("E0106", expr.span.range(), format!("cannot negate a value of type `{t}`")));
+                            self.diags.push(Diagnostic::error(
+                                "E0106",
+                                expr.span.range(),
+                                format!("cannot negate a value of type `{t}`"),
+                            ));
                             return Type::Error;
                         }
                         t
@@ -654,7 +669,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                     return match globals.get(&name.text) {
                         Some(g) if g.kind != GlobalKind::Fn => g.ty.clone(),
                         Some(_) => {
-                            self.diags.push(Diagnostic::error("E0111", name.span.range(), format!("function `{}` used as a value", name.text)));
+                            self.diags.push(Diagnostic::error(
+                                "E0111",
+                                name.span.range(),
+                                format!("function `{}` used as a value", name.text),
+                            ));
                             Type::Error
                         }
                         None => {
@@ -665,8 +684,12 @@ impl<'a, 'e> Checker<'a, 'e> {
                 }
                 if let Some((_, fns)) = self.env.schema.namespaces.get(&b.text) {
                     let d = if fns.contains_key(&name.text) {
-                        Diagnostic::error("E0111", name.span.range(), format!("collector function `{}.{}` must be called", b.text, name.text))
-                            .with_help(format!("write `{}.{}(...)`", b.text, name.text))
+                        Diagnostic::error(
+                            "E0111",
+                            name.span.range(),
+                            format!("collector function `{}.{}` must be called", b.text, name.text),
+                        )
+                        .with_help(format!("write `{}.{}(...)`", b.text, name.text))
                     } else {
                         return {
                             self.unknown_member(&b.text, name, fns.keys().map(|s| s.as_str()));
@@ -701,7 +724,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                 match def.field(&name.text) {
                     Some(f) => wrap(f.ty.clone()),
                     None => {
-                        let mut d = Diagnostic::error("E0102", name.span.range(), format!("`{rec}` has no field `{}`", name.text));
+                        let mut d = Diagnostic::error(
+                            "E0102",
+                            name.span.range(),
+                            format!("`{rec}` has no field `{}`", name.text),
+                        );
                         d = match did_you_mean(&name.text, def.fields.iter().map(|f| f.name.as_str())) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")),
                             None => {
@@ -717,7 +744,8 @@ impl<'a, 'e> Checker<'a, 'e> {
             Type::Struct(fields) => match fields.iter().find(|(k, _)| *k == name.text) {
                 Some((_, t)) => wrap(t.clone()),
                 None => {
-                    let mut d = Diagnostic::error("E0102", name.span.range(), format!("record has no field `{}`", name.text));
+                    let mut d =
+                        Diagnostic::error("E0102", name.span.range(), format!("record has no field `{}`", name.text));
                     if let Some(s) = did_you_mean(&name.text, fields.iter().map(|(k, _)| k.as_str())) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
@@ -727,7 +755,11 @@ impl<'a, 'e> Checker<'a, 'e> {
             },
             Type::Map(v) => Type::optional((**v).clone()),
             t => {
-                self.diags.push(Diagnostic::error("E0102", name.span.range(), format!("a value of type `{t}` has no field `{}`", name.text)));
+                self.diags.push(Diagnostic::error(
+                    "E0102",
+                    name.span.range(),
+                    format!("a value of type `{t}` has no field `{}`", name.text),
+                ));
                 Type::Error
             }
         }
@@ -741,7 +773,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                         self.expr(a);
                     }
                     if !t.is_dynamic() {
-                        self.diags.push(Diagnostic::error("E0107", n.span.range(), format!("`{}` is a value of type `{t}`, not a function", n.text)));
+                        self.diags.push(Diagnostic::error(
+                            "E0107",
+                            n.span.range(),
+                            format!("`{}` is a value of type `{t}`, not a function", n.text),
+                        ));
                     }
                     return Type::Error;
                 }
@@ -816,7 +852,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                 if receiver == Type::Error {
                     return Type::Error;
                 }
-                let mut d = Diagnostic::error("E0103", name.span.range(), format!("no function `{}` for a value of type `{receiver}`", name.text));
+                let mut d = Diagnostic::error(
+                    "E0103",
+                    name.span.range(),
+                    format!("no function `{}` for a value of type `{receiver}`", name.text),
+                );
                 let names: Vec<&str> = builtins::BUILTINS.iter().map(|b| b.name).collect();
                 if let Some(s) = did_you_mean(&name.text, names.iter().copied()) {
                     d = d.with_help(format!("did you mean `{s}`?"));
@@ -838,8 +878,12 @@ impl<'a, 'e> Checker<'a, 'e> {
     fn arity(&mut self, span: Span, signature: &str, min: usize, max: usize, got: usize) {
         let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
         self.diags.push(
-            Diagnostic::error("E0104", span.range(), format!("expected {want} argument{}, found {got}", if max == 1 { "" } else { "s" }))
-                .with_help(format!("the signature is `{signature}`")),
+            Diagnostic::error(
+                "E0104",
+                span.range(),
+                format!("expected {want} argument{}, found {got}", if max == 1 { "" } else { "s" }),
+            )
+            .with_help(format!("the signature is `{signature}`")),
         );
     }
 
@@ -900,7 +944,9 @@ impl<'a, 'e> Checker<'a, 'e> {
                     || (numeric_like(lb) && numeric_like(rb) && (lb == rb || lb == &Type::Int || rb == &Type::Int))
                     || (lb == &Type::Str && rb == &Type::Str)
             }
-            In | NotIn => dynamic || matches!(rb, Type::List(_) | Type::Map(_) | Type::Str | Type::Struct(_) | Type::Null),
+            In | NotIn => {
+                dynamic || matches!(rb, Type::List(_) | Type::Map(_) | Type::Str | Type::Struct(_) | Type::Null)
+            }
             Matches => {
                 (dynamic || matches!(lb, Type::Str | Type::Null))
                     && (r.is_dynamic() || matches!(rb, Type::Regex | Type::Str))
@@ -912,7 +958,11 @@ impl<'a, 'e> Checker<'a, 'e> {
                     || (lb == rb && matches!(lb, Type::Str | Type::Duration | Type::Size | Type::List(_)))
                     || (matches!(lb, Type::List(_)) && matches!(rb, Type::List(_)))
             }
-            Sub => dynamic || (lb.is_numeric() && rb.is_numeric()) || (lb == rb && matches!(lb, Type::Duration | Type::Size)),
+            Sub => {
+                dynamic
+                    || (lb.is_numeric() && rb.is_numeric())
+                    || (lb == rb && matches!(lb, Type::Duration | Type::Size))
+            }
             Mul | Div => {
                 dynamic
                     || (lb.is_numeric() && rb.is_numeric())
@@ -1044,11 +1094,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Names of globals each global refers to, for the recursion check.
 pub fn free_globals(item: &Item, globals: &Globals) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut visit = |e: &Expr| walk_names(e, &mut |n| {
-        if globals.contains_key(n) {
-            out.insert(n.to_string());
-        }
-    });
+    let mut visit = |e: &Expr| {
+        walk_names(e, &mut |n| {
+            if globals.contains_key(n) {
+                out.insert(n.to_string());
+            }
+        })
+    };
     match &item.kind {
         ItemKind::Let(l) => visit(&l.value),
         ItemKind::Fn(f) => {

@@ -7,9 +7,9 @@
 
 use crate::check::{self, Env, Globals, ItemCheck};
 use crate::diagnostic::Diagnostic;
+use crate::eval::FactError;
 use crate::syntax::ast::{ImportTarget, Item, ItemKind};
 use crate::syntax::{self, Parse};
-use crate::eval::FactError;
 use crate::types::Schema;
 use crate::value::Value;
 use salsa::Setter;
@@ -115,7 +115,8 @@ impl Database {
             Ok(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             Err(_) => Vec::new(),
         };
-        let mut out: Vec<(String, Result<Value, FactError>)> = slots.into_iter().map(|(k, s)| (k, s.value(self).clone())).collect();
+        let mut out: Vec<(String, Result<Value, FactError>)> =
+            slots.into_iter().map(|(k, s)| (k, s.value(self).clone())).collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
@@ -354,7 +355,11 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
             ItemKind::Module(path) => {
                 module_headers += 1;
                 if module_headers > 1 {
-                    out.push(Diagnostic::error("E0008", path.span.shift(offset).range(), "a file has one `module` header"));
+                    out.push(Diagnostic::error(
+                        "E0008",
+                        path.span.shift(offset).range(),
+                        "a file has one `module` header",
+                    ));
                 }
                 None
             }
@@ -373,7 +378,8 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
                         ),
                     };
                     out.push(
-                        Diagnostic::error("E0110", span.shift(offset).range(), format!("cannot find module `{what}`")).with_help(help),
+                        Diagnostic::error("E0110", span.shift(offset).range(), format!("cannot find module `{what}`"))
+                            .with_help(help),
                     );
                 }
                 import.bound_name()
@@ -416,8 +422,12 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
             let used_elsewhere = code == "W0002" && foreign_uses(db, ws).contains(&(file, name.text.clone()));
             if !uses.contains(&name.text) && !used_elsewhere && !name.text.starts_with('_') {
                 out.push(
-                    Diagnostic::warning(code, name.span.shift(offset).range(), format!("{what} `{}` is never used", name.text))
-                        .with_help("remove it, or start its name with `_`"),
+                    Diagnostic::warning(
+                        code,
+                        name.span.shift(offset).range(),
+                        format!("{what} `{}` is never used", name.text),
+                    )
+                    .with_help("remove it, or start its name with `_`"),
                 );
             }
         }
@@ -443,13 +453,19 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
         ItemKind::Module(path) => Some((path.span.shift(*o), path.dotted())),
         _ => None,
     }) {
-        if let Some(first) = ws.files(db).iter().find(|f| **f != file && module_name(db, **f).as_deref() == Some(name.as_str())) {
+        if let Some(first) =
+            ws.files(db).iter().find(|f| **f != file && module_name(db, **f).as_deref() == Some(name.as_str()))
+        {
             let first_index = ws.files(db).iter().position(|f| f == first);
             let this_index = ws.files(db).iter().position(|f| *f == file);
             if first_index < this_index {
                 out.push(
-                    Diagnostic::error("E0009", header.range(), format!("module `{name}` is also declared in `{}`", first.path(db)))
-                        .with_help("give each file its own module name"),
+                    Diagnostic::error(
+                        "E0009",
+                        header.range(),
+                        format!("module `{name}` is also declared in `{}`", first.path(db)),
+                    )
+                    .with_help("give each file its own module name"),
                 );
             }
         }

@@ -32,14 +32,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            code,
-            severity: Severity::Error,
-            message: message.into(),
-            span,
-            labels: Vec::new(),
-            help: None,
-        }
+        Diagnostic { code, severity: Severity::Error, message: message.into(), span, labels: Vec::new(), help: None }
     }
 
     pub fn warning(code: &'static str, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
@@ -176,7 +169,10 @@ pub fn render(file: &str, text: &str, diagnostics: &[Diagnostic], color: bool) -
         if line_len(text, diagnostic.span.start) > 400 {
             let (line, column) = index.line_col(diagnostic.span.start);
             let severity = if diagnostic.is_error() { "Error" } else { "Warning" };
-            out.extend_from_slice(format!("[{}] {severity}: {}\n   ╭─[ {file}:{line}:{column} ]\n", diagnostic.code, diagnostic.message).as_bytes());
+            out.extend_from_slice(
+                format!("[{}] {severity}: {}\n   ╭─[ {file}:{line}:{column} ]\n", diagnostic.code, diagnostic.message)
+                    .as_bytes(),
+            );
             if let Some(help) = &diagnostic.help {
                 out.extend_from_slice(format!("   │ Help: {help}\n").as_bytes());
             }

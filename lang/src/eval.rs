@@ -327,7 +327,13 @@ impl FactSource for SlotFacts<'_> {
 /// One check, evaluated incrementally: salsa records the fact slots and
 /// items it read, and evaluates it again only when one of them changes.
 #[salsa::tracked(returns(ref))]
-pub fn eval_check<'db>(db: &'db dyn Db, ws: Workspace, config: EvalConfig, file: SourceFile, item: ItemText<'db>) -> CheckOutcome {
+pub fn eval_check<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    config: EvalConfig,
+    file: SourceFile,
+    item: ItemText<'db>,
+) -> CheckOutcome {
     let parse = db::parse(db, item);
     let text = item.text(db);
     let ItemKind::Check(check) = &parse.ast.kind else {
@@ -348,7 +354,12 @@ fn error_result(meta: CheckMeta, message: &str) -> CheckResult {
 
 /// Every selected check evaluated incrementally, in workspace order, with
 /// its policy line.
-pub fn eval_workspace(db: &dyn Db, ws: Workspace, config: EvalConfig, only: Option<&BTreeSet<String>>) -> Vec<CheckOutcome> {
+pub fn eval_workspace(
+    db: &dyn Db,
+    ws: Workspace,
+    config: EvalConfig,
+    only: Option<&BTreeSet<String>>,
+) -> Vec<CheckOutcome> {
     let mut out = Vec::new();
     for file in ws.files(db) {
         let text = file.text(db);
@@ -477,9 +488,8 @@ impl<'a> Evaluator<'a> {
                         Some(at) => self.expr(frame, scope, at)?.origin,
                         None => None,
                     };
-                    let location = at
-                        .or_else(|| scope.elements.iter().rev().flatten().next().cloned())
-                        .map(|o| (*o).clone());
+                    let location =
+                        at.or_else(|| scope.elements.iter().rev().flatten().next().cloned()).map(|o| (*o).clone());
                     if findings.len() >= self.limits.collection {
                         return Err(Stop::msg("too many findings"));
                     }
@@ -518,7 +528,9 @@ impl<'a> Evaluator<'a> {
     /// "requirement `a < b` is false (a = 3, b = 2)": the deciding
     /// sub-expression and the values it saw.
     fn default_message(&self, frame: &Frame, scope: &mut Scope, cond: &Expr) -> String {
-        let source = |e: &Expr| frame.item_text.get(e.span.range()).unwrap_or("?").split_whitespace().collect::<Vec<_>>().join(" ");
+        let source = |e: &Expr| {
+            frame.item_text.get(e.span.range()).unwrap_or("?").split_whitespace().collect::<Vec<_>>().join(" ")
+        };
         let mut parts = Vec::new();
         let mut operands: Vec<&Expr> = Vec::new();
         match &cond.kind {
@@ -548,15 +560,13 @@ impl<'a> Evaluator<'a> {
     fn iterate(&self, v: &Value) -> R<Vec<(Value, Value)>> {
         Ok(match &v.kind {
             Kind::List(xs) => xs.iter().enumerate().map(|(i, x)| (Value::int(i as i64), x.clone())).collect(),
-            Kind::Map(entries) => entries
-                .iter()
-                .map(|(k, x)| (Value::str(k).with_origin_arc(x.origin.clone()), x.clone()))
-                .collect(),
+            Kind::Map(entries) => {
+                entries.iter().map(|(k, x)| (Value::str(k).with_origin_arc(x.origin.clone()), x.clone())).collect()
+            }
             Kind::Null => Vec::new(),
             _ => return Err(Stop::msg(format!("cannot iterate over {}", a_type(v)))),
         })
     }
-
 
     fn tick(&self) -> R<()> {
         let n = self.steps.get() + 1;
@@ -626,11 +636,19 @@ impl<'a> Evaluator<'a> {
                 match (op, &v.kind) {
                     (UnOp::Not, Kind::Bool(b)) => Value::bool(!b),
                     (UnOp::Not, Kind::Null) => Value::bool(true),
-                    (UnOp::Neg, Kind::Int(n)) => Value::int(n.checked_neg().ok_or_else(|| Stop::msg("integer overflow"))?),
+                    (UnOp::Neg, Kind::Int(n)) => {
+                        Value::int(n.checked_neg().ok_or_else(|| Stop::msg("integer overflow"))?)
+                    }
                     (UnOp::Neg, Kind::Float(x)) => Value::new(Kind::Float(-x)),
                     (UnOp::Neg, Kind::Duration(x)) => Value::new(Kind::Duration(-x)),
                     (UnOp::Neg, Kind::Size(x)) => Value::new(Kind::Size(-x)),
-                    _ => return Err(Stop::msg(format!("cannot apply `{}` to {}", if *op == UnOp::Not { "not" } else { "-" }, a_type(&v)))),
+                    _ => {
+                        return Err(Stop::msg(format!(
+                            "cannot apply `{}` to {}",
+                            if *op == UnOp::Not { "not" } else { "-" },
+                            a_type(&v)
+                        )))
+                    }
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(frame, scope, *op, lhs, rhs)?,
@@ -805,17 +823,22 @@ impl<'a> Evaluator<'a> {
         }
         let call = FactCall { namespace: namespace.to_string(), name: name.to_string(), args };
         self.read.borrow_mut().insert(call.key());
-        self.facts.fact(&call).map_err(|e| Stop { message: format!("fact `{}` could not be collected", call.key()), fact: Some(e) })
+        self.facts
+            .fact(&call)
+            .map_err(|e| Stop { message: format!("fact `{}` could not be collected", call.key()), fact: Some(e) })
     }
 
     fn regex(&self, pattern: &str) -> R<regex::Regex> {
         if let Some(r) = self.regexes.borrow().get(pattern) {
             return r.clone().map_err(Stop::msg);
         }
-        let r = regex::RegexBuilder::new(pattern)
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| format!("invalid regular expression `{}`: {}", shorten(pattern, 60), e.to_string().lines().last().unwrap_or("").trim()));
+        let r = regex::RegexBuilder::new(pattern).size_limit(1 << 22).build().map_err(|e| {
+            format!(
+                "invalid regular expression `{}`: {}",
+                shorten(pattern, 60),
+                e.to_string().lines().last().unwrap_or("").trim()
+            )
+        });
         self.regexes.borrow_mut().insert(pattern.to_string(), r.clone());
         r.map_err(Stop::msg)
     }
@@ -875,7 +898,9 @@ impl<'a> Evaluator<'a> {
                 }
                 _ => return Err(bad()),
             },
-            Add | Sub | Mul | Div | Rem => arithmetic(op, &l, &r, self.limits).map_err(|m| if m.is_empty() { bad() } else { Stop::msg(m) })?,
+            Add | Sub | Mul | Div | Rem => {
+                arithmetic(op, &l, &r, self.limits).map_err(|m| if m.is_empty() { bad() } else { Stop::msg(m) })?
+            }
             And | Or | Coalesce => Value::null(),
         })
     }
@@ -968,7 +993,9 @@ impl<'a> Evaluator<'a> {
             "float" => match &a.kind {
                 Kind::Int(n) => Value::new(Kind::Float(*n as f64)),
                 Kind::Float(_) => a.clone(),
-                _ => s(&a).and_then(|x| x.trim().parse::<f64>().ok()).map_or_else(Value::null, |x| Value::new(Kind::Float(x))),
+                _ => s(&a)
+                    .and_then(|x| x.trim().parse::<f64>().ok())
+                    .map_or_else(Value::null, |x| Value::new(Kind::Float(x))),
             }
             .with_origin_arc(origin),
             "string" => Value::str(a.to_string()).with_origin_arc(origin),
@@ -990,12 +1017,18 @@ impl<'a> Evaluator<'a> {
             "duration" => match &a.kind {
                 Kind::Duration(_) => a.clone(),
                 Kind::Int(n) => Value::new(Kind::Duration(*n)),
-                _ => s(&a).and_then(|x| parse_unit(&x, true)).map_or_else(Value::null, |n| Value::new(Kind::Duration(n))).with_origin_arc(origin),
+                _ => s(&a)
+                    .and_then(|x| parse_unit(&x, true))
+                    .map_or_else(Value::null, |n| Value::new(Kind::Duration(n)))
+                    .with_origin_arc(origin),
             },
             "size" => match &a.kind {
                 Kind::Size(_) => a.clone(),
                 Kind::Int(n) => Value::new(Kind::Size(*n)),
-                _ => s(&a).and_then(|x| parse_unit(&x, false)).map_or_else(Value::null, |n| Value::new(Kind::Size(n))).with_origin_arc(origin),
+                _ => s(&a)
+                    .and_then(|x| parse_unit(&x, false))
+                    .map_or_else(Value::null, |n| Value::new(Kind::Size(n)))
+                    .with_origin_arc(origin),
             },
             "sum" => {
                 let Kind::List(xs) = &a.kind else { return Err(wrong()) };
@@ -1012,7 +1045,9 @@ impl<'a> Evaluator<'a> {
                     best = match best {
                         None => Some(x),
                         Some(b) => {
-                            let ord = compare(x, b).ok_or_else(|| Stop::msg(format!("`{name}` cannot compare {} and {}", a_type(x), a_type(b))))?;
+                            let ord = compare(x, b).ok_or_else(|| {
+                                Stop::msg(format!("`{name}` cannot compare {} and {}", a_type(x), a_type(b)))
+                            })?;
                             if (name == "min" && ord.is_lt()) || (name == "max" && ord.is_gt()) {
                                 Some(x)
                             } else {
@@ -1055,7 +1090,9 @@ impl<'a> Evaluator<'a> {
             }
             "type_of" => Value::str(a.type_name()),
             "find" | "find_all" => {
-                let Some(x) = s(&a) else { return Ok(if name == "find" { Value::null() } else { Value::list(Vec::new()) }) };
+                let Some(x) = s(&a) else {
+                    return Ok(if name == "find" { Value::null() } else { Value::list(Vec::new()) });
+                };
                 let p = arg(1);
                 let pattern = match &p.kind {
                     Kind::Regex(r) | Kind::Str(r) => r.to_string(),
@@ -1065,7 +1102,11 @@ impl<'a> Evaluator<'a> {
                 if name == "find" {
                     re.find(&x).map_or_else(Value::null, |m| text(m.as_str()).with_origin_arc(origin))
                 } else {
-                    let all: Vec<Value> = re.find_iter(&x).take(self.limits.collection).map(|m| text(m.as_str()).with_origin_arc(origin.clone())).collect();
+                    let all: Vec<Value> = re
+                        .find_iter(&x)
+                        .take(self.limits.collection)
+                        .map(|m| text(m.as_str()).with_origin_arc(origin.clone()))
+                        .collect();
                     Value::list(all)
                 }
             }
@@ -1124,7 +1165,13 @@ fn a_type(v: &Value) -> String {
 
 fn is_literal(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Duration(_) | ExprKind::Size(_) | ExprKind::Regex(_) => true,
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Duration(_)
+        | ExprKind::Size(_)
+        | ExprKind::Regex(_) => true,
         ExprKind::Str(parts) => parts.iter().all(|p| matches!(p, StrPart::Lit(_))),
         ExprKind::List(xs) => xs.iter().all(is_literal),
         _ => false,
@@ -1170,7 +1217,10 @@ fn index_value(b: &Value, i: &Value) -> Result<Value, String> {
             let chars: Vec<char> = s.chars().collect();
             let len = chars.len() as i64;
             let idx = if *n < 0 { len + n } else { *n };
-            Ok(usize::try_from(idx).ok().and_then(|i| chars.get(i)).map_or_else(Value::null, |c| Value::str(c.to_string())))
+            Ok(usize::try_from(idx)
+                .ok()
+                .and_then(|i| chars.get(i))
+                .map_or_else(Value::null, |c| Value::str(c.to_string())))
         }
         (Kind::Null, _) => Ok(Value::null()),
         (_, Kind::Null) => Ok(Value::null()),
@@ -1333,8 +1383,11 @@ pub fn entropy(s: &str) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    counts.values().map(|&c| {
-        let p = c as f64 / n as f64;
-        -p * p.log2()
-    }).sum()
+    counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n as f64;
+            -p * p.log2()
+        })
+        .sum()
 }

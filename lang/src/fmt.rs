@@ -60,11 +60,7 @@ pub fn format(text: &str) -> String {
         pending_blank = false;
         layout.line(line, &mut out);
         out.push('\n');
-        after_open_brace = line
-            .iter()
-            .rev()
-            .find(|t| !is_comment(t.kind))
-            .is_some_and(|t| t.kind == Token::LBrace);
+        after_open_brace = line.iter().rev().find(|t| !is_comment(t.kind)).is_some_and(|t| t.kind == Token::LBrace);
     }
     out
 }
@@ -195,25 +191,17 @@ impl Layout {
 
         for tok in line {
             if tok.kind.opens() {
-                self.stack.push(Open {
-                    content: level + 1,
-                    opener: level,
-                });
+                self.stack.push(Open { content: level + 1, opener: level });
             } else if tok.kind.closes() {
                 self.stack.pop();
             }
         }
-        let last_code = line
-            .iter()
-            .zip(&roles)
-            .rev()
-            .find(|(tok, _)| !is_comment(tok.kind));
+        let last_code = line.iter().zip(&roles).rev().find(|(tok, _)| !is_comment(tok.kind));
         if let Some((tok, role)) = last_code {
             self.prev = Some(PrevLine {
                 level,
                 ends_operator: ends_operator(tok.kind, *role),
-                ends_operand: is_operand_end(tok.kind, *role)
-                    && !matches!(tok.kind, Token::RBrace | Token::Error),
+                ends_operand: is_operand_end(tok.kind, *role) && !matches!(tok.kind, Token::RBrace | Token::Error),
             });
         }
     }
@@ -226,20 +214,14 @@ impl Layout {
         }
         match &self.prev {
             None => starts_continuation(first, false),
-            Some(prev) => {
-                base <= prev.level
-                    && (prev.ends_operator || starts_continuation(first, prev.ends_operand))
-            }
+            Some(prev) => base <= prev.level && (prev.ends_operator || starts_continuation(first, prev.ends_operand)),
         }
     }
 }
 
 fn is_statement_keyword(kind: Token) -> bool {
     use Token::*;
-    matches!(
-        kind,
-        Let | Require | Skip | For | If | Check | Fn | Param | Import | Module
-    )
+    matches!(kind, Let | Require | Skip | For | If | Check | Fn | Param | Import | Module)
 }
 
 /// Whether a line starting with `kind` continues the previous line.
@@ -361,9 +343,7 @@ fn roles(line: &[Tok<'_>], start_binary: bool) -> Vec<Role> {
         match tok.kind {
             Token::Lt
                 if prev.is_some_and(|(p, _)| is_type_ctor(p))
-                    && line
-                        .get(i + 1)
-                        .is_some_and(|next| matches!(next.kind, Token::Ident | Token::Map)) =>
+                    && line.get(i + 1).is_some_and(|next| matches!(next.kind, Token::Ident | Token::Map)) =>
             {
                 role.type_open = true;
                 type_depth += 1;
@@ -400,11 +380,7 @@ fn gap(a: &Tok<'_>, a_role: Role, b: &Tok<'_>, b_role: Role) -> Gap {
         return Gap::Tight;
     }
     if b.kind == RBrace {
-        return if a.kind == LBrace {
-            Gap::Tight
-        } else {
-            Gap::Space
-        };
+        return if a.kind == LBrace { Gap::Tight } else { Gap::Space };
     }
     if matches!(a.kind, LParen | LBracket | Dot) || a_role.type_open || a_role.unary {
         return Gap::Tight;
@@ -415,9 +391,7 @@ fn gap(a: &Tok<'_>, a_role: Role, b: &Tok<'_>, b_role: Role) -> Gap {
     if b_role.type_open {
         return Gap::Tight;
     }
-    if matches!(b.kind, LParen | LBracket)
-        && matches!(a.kind, Ident | RParen | RBracket | Str | Regex)
-    {
+    if matches!(b.kind, LParen | LBracket) && matches!(a.kind, Ident | RParen | RBracket | Str | Regex) {
         return Gap::Tight;
     }
     Gap::Space
@@ -459,11 +433,7 @@ fn render(line: &[Tok<'_>], roles: &[Role], mode: Mode) -> String {
             // Check the join on a window of the last few tokens of the run:
             // longer merges (`1` `.` `5` `e3`) are already visible in it, and
             // the whole line is checked again afterwards anyway.
-            let tight = wanted
-                && joins_cleanly(
-                    line.get(run_start.max(i.saturating_sub(3))..=i),
-                    &mut window,
-                );
+            let tight = wanted && joins_cleanly(line.get(run_start.max(i.saturating_sub(3))..=i), &mut window);
             if !tight {
                 text.push(' ');
                 run_start = i;
@@ -488,10 +458,7 @@ fn joins_cleanly(toks: Option<&[Tok<'_>]>, buf: &mut String) -> bool {
 fn relexes_to(text: &str, toks: &[Tok<'_>]) -> bool {
     let lexed = lex(text);
     lexed.len() == toks.len()
-        && lexed
-            .iter()
-            .zip(toks)
-            .all(|(l, t)| l.token == t.kind && text.get(l.start..l.end) == Some(&*t.text))
+        && lexed.iter().zip(toks).all(|(l, t)| l.token == t.kind && text.get(l.start..l.end) == Some(&*t.text))
 }
 
 #[cfg(test)]
@@ -513,11 +480,7 @@ mod tests {
         let once = format(input);
         let twice = format(&once);
         assert_eq!(once, twice, "not idempotent for {input:?}");
-        assert_eq!(
-            signature(input),
-            signature(&once),
-            "tokens changed for {input:?} -> {once:?}"
-        );
+        assert_eq!(signature(input), signature(&once), "tokens changed for {input:?} -> {once:?}");
         assert!(once.is_empty() || once.ends_with('\n'));
         assert!(!once.ends_with("\n\n"), "blank lines at end for {input:?}");
         assert!(!once.starts_with('\n'), "blank line at start for {input:?}");
@@ -581,10 +544,7 @@ check demo.example {
     #[test]
     fn blank_lines() {
         assert_formats("a\n\n\n\nb\n", "a\n\nb\n");
-        assert_formats(
-            "check c {\n\n\n  a\n\n  b\n\n}\n",
-            "check c {\n  a\n\n  b\n}\n",
-        );
+        assert_formats("check c {\n\n\n  a\n\n  b\n\n}\n", "check c {\n  a\n\n  b\n}\n");
         assert_formats("check c { // c\n\n  a\n}\n", "check c { // c\n  a\n}\n");
         assert_formats("f(\n\n  a\n\n)\n", "f(\n\n  a\n\n)\n");
     }
@@ -592,10 +552,7 @@ check demo.example {
     #[test]
     fn crlf_becomes_lf() {
         let input = "check c {\r\n  a = \"x\" // note  \r\n\r\n\r\n  b = \"unterminated  \r\n}\r\n";
-        assert_formats(
-            input,
-            "check c {\n  a = \"x\" // note\n\n  b = \"unterminated\n}\n",
-        );
+        assert_formats(input, "check c {\n  a = \"x\" // note\n\n  b = \"unterminated\n}\n");
     }
 
     #[test]
@@ -605,24 +562,12 @@ check demo.example {
         assert_formats("x = [ ] + { } + ( )", "x = [] + {} + ()\n");
         assert_formats("r = {a:1,b:[1,2]}", "r = { a: 1, b: [1, 2] }\n");
         assert_formats("x=a-1-(-b)*-2", "x = a - 1 - (-b) * -2\n");
-        assert_formats(
-            "x = a in[1]and(b)or not c",
-            "x = a in [1] and (b) or not c\n",
-        );
-        assert_formats(
-            "x = \"a\"[0] + re\"b\" ( 1 )",
-            "x = \"a\"[0] + re\"b\"(1)\n",
-        );
-        assert_formats(
-            "param p : list < string > ? = null",
-            "param p: list<string>? = null\n",
-        );
+        assert_formats("x = a in[1]and(b)or not c", "x = a in [1] and (b) or not c\n");
+        assert_formats("x = \"a\"[0] + re\"b\" ( 1 )", "x = \"a\"[0] + re\"b\"(1)\n");
+        assert_formats("param p : list < string > ? = null", "param p: list<string>? = null\n");
         assert_formats("param p:map<list<int>>", "param p: map<list<int>>\n");
         assert_formats("let c = list < 3", "let c = list < 3\n");
-        assert_formats(
-            "fn f(x:int)->bool{x%2==0}",
-            "fn f(x: int) -> bool { x % 2 == 0 }\n",
-        );
+        assert_formats("fn f(x:int)->bool{x%2==0}", "fn f(x: int) -> bool { x % 2 == 0 }\n");
         assert_formats("x = a??b != c ?? d", "x = a ?? b != c ?? d\n");
         assert_formats("x = a.b . c(d).e", "x = a.b.c(d).e\n");
         assert_formats("f(a,)", "f(a,)\n");
@@ -653,28 +598,13 @@ check demo.example {
             "check c {\nif a then {\nb\n} else {\nc\n}\n}\n",
             "check c {\n  if a then {\n    b\n  } else {\n    c\n  }\n}\n",
         );
-        assert_formats(
-            "require a and\nb and\nc\n.d\nlet y = 1\n",
-            "require a and\n  b and\n  c\n  .d\nlet y = 1\n",
-        );
+        assert_formats("require a and\nb and\nc\n.d\nlet y = 1\n", "require a and\n  b and\n  c\n  .d\nlet y = 1\n");
         assert_formats("let x = (a +\nb)\n", "let x = (a +\n  b)\n");
-        assert_formats(
-            "let x = foo(a) +\nbar(\nb\n) +\nc\n",
-            "let x = foo(a) +\n  bar(\n    b\n  ) +\n  c\n",
-        );
-        assert_formats(
-            "let x =\n[\n1,\n-2\n]\n",
-            "let x =\n  [\n    1,\n    -2\n  ]\n",
-        );
+        assert_formats("let x = foo(a) +\nbar(\nb\n) +\nc\n", "let x = foo(a) +\n  bar(\n    b\n  ) +\n  c\n");
+        assert_formats("let x =\n[\n1,\n-2\n]\n", "let x =\n  [\n    1,\n    -2\n  ]\n");
         assert_formats("let x = a\n- b\n", "let x = a\n  - b\n");
-        assert_formats(
-            "require a and\n// why\nb\n",
-            "require a and\n  // why\n  b\n",
-        );
-        assert_formats(
-            "let p: list<int>\nlet q = 1\n",
-            "let p: list<int>\nlet q = 1\n",
-        );
+        assert_formats("require a and\n// why\nb\n", "require a and\n  // why\n  b\n");
+        assert_formats("let p: list<int>\nlet q = 1\n", "let p: list<int>\nlet q = 1\n");
         assert_formats("x = a >\nb\n", "x = a >\n  b\n");
         assert_formats("  \t   let x = 1", "let x = 1\n");
     }
@@ -884,15 +814,11 @@ check demo.example {
 
     #[test]
     fn random_character_soups() {
-        let alphabet: Vec<char> = "abre01259.eE_-+*/%?!=<>(){}[],:\"\\ \t\n\r#émdBKiM"
-            .chars()
-            .collect();
+        let alphabet: Vec<char> = "abre01259.eE_-+*/%?!=<>(){}[],:\"\\ \t\n\r#émdBKiM".chars().collect();
         let mut rng = XorShift(99);
         for _ in 0..2000 {
             let len = 1 + rng.below(60);
-            let input: String = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len())])
-                .collect();
+            let input: String = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
             check(&input);
         }
     }

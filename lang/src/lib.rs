@@ -7,8 +7,8 @@ pub mod syntax {
 }
 pub mod builtins;
 pub mod check;
-pub mod types;
 pub mod db;
-pub mod fmt;
-pub mod value;
 pub mod eval;
+pub mod fmt;
+pub mod types;
+pub mod value;

@@ -37,23 +37,29 @@ fn one_finding_per_offending_element_located_at_its_evidence() {
         r#"files.glob("*.pkl")"#,
         Ok(Value::list(vec![file("a.pkl", 10), file("big.pkl", 5 << 20), file("huge.pkl", 9 << 20)])),
     )]);
-    let r = run(&check("  for f in files.glob(\"*.pkl\") {\n    require f.size < 1MiB else \"{f.path} is {f.size}\"\n  }"), &f);
+    let r = run(
+        &check("  for f in files.glob(\"*.pkl\") {\n    require f.size < 1MiB else \"{f.path} is {f.size}\"\n  }"),
+        &f,
+    );
     assert_eq!(r[0].status, Status::Fail);
-    let found: Vec<(String, String)> = r[0]
-        .findings
-        .iter()
-        .map(|x| (x.message.clone(), x.location.as_ref().unwrap().path.clone().unwrap()))
-        .collect();
+    let found: Vec<(String, String)> =
+        r[0].findings.iter().map(|x| (x.message.clone(), x.location.as_ref().unwrap().path.clone().unwrap())).collect();
     assert_eq!(
         found,
-        vec![("big.pkl is 5MiB".to_string(), "big.pkl".to_string()), ("huge.pkl is 9MiB".to_string(), "huge.pkl".to_string())]
+        vec![
+            ("big.pkl is 5MiB".to_string(), "big.pkl".to_string()),
+            ("huge.pkl is 9MiB".to_string(), "huge.pkl".to_string())
+        ]
     );
     assert_eq!(r[0].facts, vec![r#"files.glob("*.pkl")"#.to_string()]);
 }
 
 #[test]
 fn a_fact_error_makes_the_check_error_with_its_reason() {
-    let f = facts(vec![(r#"files.glob("*.pkl")"#, Err(FactError::new("permission denied").at(Origin::file("models", None))))]);
+    let f = facts(vec![(
+        r#"files.glob("*.pkl")"#,
+        Err(FactError::new("permission denied").at(Origin::file("models", None))),
+    )]);
     let r = run(&check("  require all f in files.glob(\"*.pkl\"): f.size < 1MiB"), &f);
     assert_eq!(r[0].status, Status::Error);
     assert!(r[0].message.ends_with("models: permission denied"), "{}", r[0].message);
@@ -62,7 +68,8 @@ fn a_fact_error_makes_the_check_error_with_its_reason() {
 #[test]
 fn skip_wins_and_gives_its_reason() {
     let f = facts(vec![(r#"files.exists("airflow.cfg")"#, Ok(Value::bool(false)))]);
-    let r = run(&check("  skip when not files.exists(\"airflow.cfg\") because \"no Airflow here\"\n  require false"), &f);
+    let r =
+        run(&check("  skip when not files.exists(\"airflow.cfg\") because \"no Airflow here\"\n  require false"), &f);
     assert_eq!((r[0].status, r[0].message.as_str()), (Status::Skip, "no Airflow here"));
 }
 
@@ -126,7 +133,8 @@ fn params_and_functions() {
 
 #[test]
 fn secrets_print_redacted() {
-    let secret = Value::new(Kind::Secret { clear: Some("hunter2-but-longer".into()), redacted: "hunt************er".into() });
+    let secret =
+        Value::new(Kind::Secret { clear: Some("hunter2-but-longer".into()), redacted: "hunt************er".into() });
     let f = facts(vec![(r#"files.get("x")"#, Ok(record(vec![("path", secret)])))]);
     let r = run(&check("  let s = files.get(\"x\")\n  require s.path == \"nope\" else \"found {s.path}\""), &f);
     assert_eq!(r[0].findings[0].message, "found hunt************er");
@@ -140,7 +148,14 @@ fn secrets_print_redacted() {
 fn text_derived_from_a_secret_stays_secret() {
     let clear = "Hunter2-But-Much-Longer";
     let f = facts(vec![(r#"files.get("x")"#, Ok(record(vec![("path", Value::secret(clear))])))]);
-    for expr in ["lower(s.path)", "upper(s.path)", "trim(s.path)", "replace(s.path, \"-\", \"_\")", "find(s.path, re\"[A-Za-z0-9-]+\")", "join(split(s.path, \"-\"), \"+\")"] {
+    for expr in [
+        "lower(s.path)",
+        "upper(s.path)",
+        "trim(s.path)",
+        "replace(s.path, \"-\", \"_\")",
+        "find(s.path, re\"[A-Za-z0-9-]+\")",
+        "join(split(s.path, \"-\"), \"+\")",
+    ] {
         let r = run(&check(&format!("  let s = files.get(\"x\")\n  require false else \"{{{expr}}}\"")), &f);
         let message = &r[0].findings[0].message;
         assert!(!message.to_lowercase().contains("much"), "{expr} leaked: {message}");
@@ -149,7 +164,12 @@ fn text_derived_from_a_secret_stays_secret() {
 
 #[test]
 fn numbers_compare_with_sizes_and_durations_and_scale_them() {
-    let r = run(&check("  require 1h == 3600 and 3600 == 1h and 1KiB == 1024\n  require 90d * 1.5 == 135d and 10MiB / 2 == 5MiB"), &MemoryFacts::default());
+    let r = run(
+        &check(
+            "  require 1h == 3600 and 3600 == 1h and 1KiB == 1024\n  require 90d * 1.5 == 135d and 10MiB / 2 == 5MiB",
+        ),
+        &MemoryFacts::default(),
+    );
     assert_eq!(r[0].status, Status::Pass, "{:#?}", r[0]);
 }
 

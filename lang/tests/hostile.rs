@@ -41,7 +41,11 @@ fn diagnostics(text: &str) -> Vec<Diagnostic> {
 fn pipeline(text: &str) -> Vec<Diagnostic> {
     let diags = diagnostics(text);
     for d in &diags {
-        assert!(d.span.start <= d.span.end && d.span.end <= text.len(), "{d:?} is outside a text of {} bytes", text.len());
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= text.len(),
+            "{d:?} is outside a text of {} bytes",
+            text.len()
+        );
         for l in &d.labels {
             assert!(l.span.start <= l.span.end && l.span.end <= text.len(), "label of {d:?} is outside the text");
         }
@@ -268,7 +272,10 @@ fn nesting_at_the_limit() {
         // Leave room for the check's own braces.
         let ok = check_with_body(&nest(open, close, MAX_NESTING - 2, "1"));
         let diags = pipeline(&ok);
-        assert!(!has_code(&diags, "E0001") && !has_code(&diags, "E0002"), "error at the nesting limit for {open:?}: {diags:?}");
+        assert!(
+            !has_code(&diags, "E0001") && !has_code(&diags, "E0002"),
+            "error at the nesting limit for {open:?}: {diags:?}"
+        );
         let too_deep = check_with_body(&nest(open, close, MAX_NESTING + 1, "1"));
         assert!(has_code(&pipeline(&too_deep), "E0002"), "no E0002 for {open:?}");
     }
@@ -515,11 +522,8 @@ fn recursion_is_found_exactly() {
                fn e(x: int) -> int { e(x) }\n\
                let f = g\nlet g = h\nlet h = f + d\nlet i = f\n\
                fn j(x: int) -> int { k(x) }\nfn k(x: int) -> int { j(x) + l(x) }\nfn l(x: int) -> int { x }\n";
-    let recursive: Vec<String> = pipeline(src)
-        .iter()
-        .filter(|d| d.code == "E0301")
-        .map(|d| src[d.span.clone()].to_string())
-        .collect();
+    let recursive: Vec<String> =
+        pipeline(src).iter().filter(|d| d.code == "E0301").map(|d| src[d.span.clone()].to_string()).collect();
     assert_eq!(recursive, ["e", "f", "g", "h", "j", "k"]);
 }
 
@@ -609,14 +613,90 @@ const REGRESSIONS: &[&[u8]] = &[
 // ----- random input -----
 
 const VOCAB: &[&str] = &[
-    "check", "check a.b", "{", "}", "(", ")", "[", "]", "\"", "re\"", "require", "for x in",
-    "all y in xs:", "any", "count", "map", "filter", "90d", "10MiB", "1", "1.5", ".", "==", "!=",
-    "<", ">=", "+", "-", "*", "??", "?", "=", ":", ",", "->", "\n", "\n", "x", "xs", "files",
-    "files.glob", "doc.yaml", "title", "severity = low", "section", "\"{\"", "\"{x}\"", "\"}\"",
-    "///", "/// doc", "//", "let", "let x =", "fn", "fn f(x: int) -> int", "param", "param p:",
-    "list<", "map<", "int", "string", ">", "import", "module", "as", "if", "then", "else", "at",
-    "skip when", "because", "not", "and", "or", "in", "matches", "true", "null", "\\", "#",
-    "\u{FFFD}", "é", "\t", "\r\n",
+    "check",
+    "check a.b",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\"",
+    "re\"",
+    "require",
+    "for x in",
+    "all y in xs:",
+    "any",
+    "count",
+    "map",
+    "filter",
+    "90d",
+    "10MiB",
+    "1",
+    "1.5",
+    ".",
+    "==",
+    "!=",
+    "<",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "??",
+    "?",
+    "=",
+    ":",
+    ",",
+    "->",
+    "\n",
+    "\n",
+    "x",
+    "xs",
+    "files",
+    "files.glob",
+    "doc.yaml",
+    "title",
+    "severity = low",
+    "section",
+    "\"{\"",
+    "\"{x}\"",
+    "\"}\"",
+    "///",
+    "/// doc",
+    "//",
+    "let",
+    "let x =",
+    "fn",
+    "fn f(x: int) -> int",
+    "param",
+    "param p:",
+    "list<",
+    "map<",
+    "int",
+    "string",
+    ">",
+    "import",
+    "module",
+    "as",
+    "if",
+    "then",
+    "else",
+    "at",
+    "skip when",
+    "because",
+    "not",
+    "and",
+    "or",
+    "in",
+    "matches",
+    "true",
+    "null",
+    "\\",
+    "#",
+    "\u{FFFD}",
+    "é",
+    "\t",
+    "\r\n",
 ];
 
 fn soup() -> impl Strategy<Value = String> {

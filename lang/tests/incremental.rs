@@ -60,5 +60,8 @@ fn changing_a_signature_rechecks_its_users() {
     assert_eq!(diags.len(), 2, "{diags:#?}"); // unused `extra`; `big(f)` has too few arguments
     let checked: Vec<String> = db.take_log().into_iter().filter(|l| l.starts_with("check ")).collect();
     assert!(checked.contains(&"check check a.first {".to_string()));
-    assert!(checked.contains(&"check check b.second {".to_string()), "module globals changed, so every item is checked again");
+    assert!(
+        checked.contains(&"check check b.second {".to_string()),
+        "module globals changed, so every item is checked again"
+    );
 }

@@ -34,7 +34,8 @@ const EDITS: usize = 300;
 fn policy() -> String {
     let mut s = String::from("module bench.lsp\n\n/// The largest file allowed.\nparam max_size: size = 10MiB\n\n");
     for i in 0..10 {
-        writeln!(s, "/// Weak passwords, list {i}.\nlet weak_{i} = [\"password{i}\", \"admin\", \"changeme\"]\n").unwrap();
+        writeln!(s, "/// Weak passwords, list {i}.\nlet weak_{i} = [\"password{i}\", \"admin\", \"changeme\"]\n")
+            .unwrap();
         write!(
             s,
             "/// True for a weak password (variant {i}).\nfn is_weak_{i}(p: string) -> bool {{\n  p in weak_{i} or len(p) < 12 or p matches re\"^[a-z]+$\"\n}}\n\n"
@@ -94,14 +95,26 @@ struct Row {
 
 fn summarize(what: &'static str, mut runs: Vec<Duration>) -> Row {
     runs.sort();
-    Row { what, p50: ms(percentile(&runs, 0.5)), p95: ms(percentile(&runs, 0.95)), max: ms(*runs.last().unwrap()), n: runs.len() }
+    Row {
+        what,
+        p50: ms(percentile(&runs, 0.5)),
+        p95: ms(percentile(&runs, 0.95)),
+        max: ms(*runs.last().unwrap()),
+        n: runs.len(),
+    }
 }
 
 /// The edited texts: at `anchor`, a character typed then deleted, in turn.
 fn edits(text: &str, anchor: &str) -> Vec<String> {
     let at = text.find(anchor).expect("anchor") + anchor.len();
     (0..EDITS)
-        .map(|k| if k % 2 == 0 { format!("{}{}{}", &text[..at], (b'a' + (k / 2 % 26) as u8) as char, &text[at..]) } else { text.to_string() })
+        .map(|k| {
+            if k % 2 == 0 {
+                format!("{}{}{}", &text[..at], (b'a' + (k / 2 % 26) as u8) as char, &text[at..])
+            } else {
+                text.to_string()
+            }
+        })
         .collect()
 }
 
@@ -166,7 +179,11 @@ fn compaction(text: &str) -> Row {
 fn main() {
     let text = policy();
     let lines = text.lines().count();
-    println!("policy: {lines} lines, {} bytes, {} checks, {EDITS} edits per scenario", text.len(), text.matches("\ncheck ").count());
+    println!(
+        "policy: {lines} lines, {} bytes, {} checks, {EDITS} edits per scenario",
+        text.len(),
+        text.matches("\ncheck ").count()
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let middle = format!("check bench.c{} {{\n  title = \"", lines / 40);
     let rows = runtime.block_on(async {

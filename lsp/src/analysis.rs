@@ -22,15 +22,32 @@ use std::sync::Arc;
 pub enum Target {
     /// A local binding (`let` in a check or function, `for`, quantifier,
     /// function parameter), by the file-relative span of its declaration.
-    Local { name: String, decl: Range<usize>, ty: Type },
+    Local {
+        name: String,
+        decl: Range<usize>,
+        ty: Type,
+    },
     /// A module-level `param`, `let` or `fn` of a file.
-    Global { file: SourceFile, name: String },
+    Global {
+        file: SourceFile,
+        name: String,
+    },
     /// An import of this file, by its alias.
-    Import { alias: String, file: Option<SourceFile> },
+    Import {
+        alias: String,
+        file: Option<SourceFile>,
+    },
     Namespace(String),
-    FactFn { namespace: String, name: String },
+    FactFn {
+        namespace: String,
+        name: String,
+    },
     Builtin(String),
-    Field { record: String, field: String, ty: Type },
+    Field {
+        record: String,
+        field: String,
+        ty: Type,
+    },
     Check(String),
     MetaKey(String),
     Severity(String),
@@ -143,7 +160,12 @@ impl Walker<'_, '_> {
     }
 
     fn lookup_local(&self, name: &str) -> Option<(Range<usize>, Type)> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|l| l.name == name).map(|l| (l.decl.clone(), l.ty.clone()))
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|l| l.name == name)
+            .map(|l| (l.decl.clone(), l.ty.clone()))
     }
 
     /// A bare name that is neither a local nor a global: it may be an
@@ -328,7 +350,9 @@ impl Walker<'_, '_> {
                 }
                 Type::list(t.unwrap_or(Type::Any))
             }
-            ExprKind::Record(entries) => Type::Struct(entries.iter().map(|(k, v)| (k.text.clone(), self.expr(v))).collect()),
+            ExprKind::Record(entries) => {
+                Type::Struct(entries.iter().map(|(k, v)| (k.text.clone(), self.expr(v))).collect())
+            }
             ExprKind::Name(n) => self.name(n),
             ExprKind::Field { base, name } => self.field(base, name),
             ExprKind::Index { base, index } => {
@@ -426,7 +450,9 @@ impl Walker<'_, '_> {
         }
         if self.cx.schema.is_namespace(&b.text) {
             self.occ(b.span, Target::Namespace(b.text.clone()), false);
-            self.out.fields.push(FieldSite { name: self.span(name.span), receiver: Receiver::Namespace(b.text.clone()) });
+            self.out
+                .fields
+                .push(FieldSite { name: self.span(name.span), receiver: Receiver::Namespace(b.text.clone()) });
             if self.cx.schema.fact_fn(&b.text, &name.text).is_some() {
                 self.occ(name.span, Target::FactFn { namespace: b.text.clone(), name: name.text.clone() }, false);
             }
@@ -454,12 +480,20 @@ impl Walker<'_, '_> {
         match bt.strip_optional() {
             t if t.is_dynamic() => t.clone(),
             Type::Record(rec) => {
-                let Some(f) = self.cx.schema.records.get(rec).and_then(|d| d.field(&name.text)) else { return Type::Error };
+                let Some(f) = self.cx.schema.records.get(rec).and_then(|d| d.field(&name.text)) else {
+                    return Type::Error;
+                };
                 let ty = wrap(f.ty.clone());
-                self.occ(name.span, Target::Field { record: rec.clone(), field: name.text.clone(), ty: ty.clone() }, false);
+                self.occ(
+                    name.span,
+                    Target::Field { record: rec.clone(), field: name.text.clone(), ty: ty.clone() },
+                    false,
+                );
                 ty
             }
-            Type::Struct(fields) => fields.iter().find(|(k, _)| *k == name.text).map_or(Type::Error, |(_, t)| wrap(t.clone())),
+            Type::Struct(fields) => {
+                fields.iter().find(|(k, _)| *k == name.text).map_or(Type::Error, |(_, t)| wrap(t.clone()))
+            }
             Type::Map(v) => Type::optional((**v).clone()),
             _ => Type::Error,
         }
@@ -507,7 +541,9 @@ impl Walker<'_, '_> {
                     }
                 }
                 let receiver = self.expr(base);
-                self.out.fields.push(FieldSite { name: self.span(name.span), receiver: Receiver::Value(receiver.clone()) });
+                self.out
+                    .fields
+                    .push(FieldSite { name: self.span(name.span), receiver: Receiver::Value(receiver.clone()) });
                 let mut types = vec![receiver];
                 types.extend(args.iter().map(|a| self.expr(a)));
                 if builtins::lookup(&name.text).is_some() {

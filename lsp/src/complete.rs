@@ -19,8 +19,10 @@ const PLACEHOLDER: &str = "__mlpol_complete";
 
 const ITEM_KEYWORDS: &[&str] = &["module", "import", "param", "let", "fn", "check"];
 const STMT_KEYWORDS: &[&str] = &["let", "require", "skip when", "for", "if"];
-const EXPR_KEYWORDS: &[&str] =
-    &["not", "and", "or", "in", "matches", "if", "then", "else", "at", "all", "any", "count", "filter", "map", "true", "false", "null"];
+const EXPR_KEYWORDS: &[&str] = &[
+    "not", "and", "or", "in", "matches", "if", "then", "else", "at", "all", "any", "count", "filter", "map", "true",
+    "false", "null",
+];
 
 fn item(label: &str, kind: CompletionItemKind, detail: Option<String>, doc: Option<String>) -> CompletionItem {
     CompletionItem {
@@ -71,12 +73,16 @@ impl World {
         let line = text.get(line_start..line_end).unwrap_or("");
         let col = offset - line_start;
         let open_ended = |t: Token| matches!(t, Token::Comment | Token::DocComment | Token::Error);
-        if let Some(l) = lex(line).into_iter().find(|l| l.start < col && (col < l.end || (col == l.end && open_ended(l.token)))) {
+        if let Some(l) =
+            lex(line).into_iter().find(|l| l.start < col && (col < l.end || (col == l.end && open_ended(l.token))))
+        {
             let inside = line.get(l.start..col).unwrap_or("");
             match l.token {
                 Token::Comment | Token::DocComment | Token::Regex => return Vec::new(),
                 // Inside an interpolation `{...}` names complete as usual.
-                Token::Str | Token::Error if inside.starts_with('"') && inside.matches('{').count() <= inside.matches('}').count() => {
+                Token::Str | Token::Error
+                    if inside.starts_with('"') && inside.matches('{').count() <= inside.matches('}').count() =>
+                {
                     return Vec::new();
                 }
                 _ => {}
@@ -90,7 +96,14 @@ impl World {
         if after_severity {
             return SEVERITIES
                 .iter()
-                .map(|s| item(s, CompletionItemKind::ENUM_MEMBER, Some("severity".into()), severity_doc(s).map(str::to_string)))
+                .map(|s| {
+                    item(
+                        s,
+                        CompletionItemKind::ENUM_MEMBER,
+                        Some("severity".into()),
+                        severity_doc(s).map(str::to_string),
+                    )
+                })
                 .collect();
         }
         let depth: i64 = lexemes
@@ -112,7 +125,12 @@ impl World {
             let mut out: Vec<CompletionItem> = Vec::new();
             if depth == 1 {
                 out.extend(META_KEYS.iter().map(|k| {
-                    let mut c = item(k, CompletionItemKind::PROPERTY, Some("check metadata".into()), meta_doc(k).map(str::to_string));
+                    let mut c = item(
+                        k,
+                        CompletionItemKind::PROPERTY,
+                        Some("check metadata".into()),
+                        meta_doc(k).map(str::to_string),
+                    );
                     c.insert_text = Some(format!("{k} = "));
                     c
                 }));
@@ -153,10 +171,18 @@ impl World {
 
     /// The item's text with a placeholder at the cursor when no name has
     /// been typed there, analysed.
-    fn analyse_at(&self, file: mlpol_lang::db::SourceFile, item_offset: usize, item_text: &str, rel: usize, partial_len: usize) -> analysis::ItemAnalysis {
+    fn analyse_at(
+        &self,
+        file: mlpol_lang::db::SourceFile,
+        item_offset: usize,
+        item_text: &str,
+        rel: usize,
+        partial_len: usize,
+    ) -> analysis::ItemAnalysis {
         let patched;
         let source = if partial_len == 0 {
-            patched = format!("{}{PLACEHOLDER}{}", item_text.get(..rel).unwrap_or(""), item_text.get(rel..).unwrap_or(""));
+            patched =
+                format!("{}{PLACEHOLDER}{}", item_text.get(..rel).unwrap_or(""), item_text.get(rel..).unwrap_or(""));
             patched.as_str()
         } else {
             item_text
@@ -176,18 +202,20 @@ impl World {
     ) -> Vec<CompletionItem> {
         let analysis = self.analyse_at(file, item_offset, item_text, rel, partial_len);
         let name_start = item_offset + rel - partial_len;
-        let receiver = analysis.fields.iter().find(|f| f.name.start == name_start).map(|f| f.receiver.clone()).or_else(|| {
-            // The tree did not say: the word before the dot may still name a
-            // namespace or an import.
-            let base = before_partial.strip_suffix('.')?;
-            let word: String = base.chars().rev().take_while(|c| is_word(*c)).collect::<Vec<_>>().into_iter().rev().collect();
-            if self.schema.is_namespace(&word) {
-                return Some(Receiver::Namespace(word));
-            }
-            let imports = self.imports_of(file);
-            let import = imports.get(&word)?;
-            Some(Receiver::Module { alias: word, globals: import.globals.clone() })
-        });
+        let receiver =
+            analysis.fields.iter().find(|f| f.name.start == name_start).map(|f| f.receiver.clone()).or_else(|| {
+                // The tree did not say: the word before the dot may still name a
+                // namespace or an import.
+                let base = before_partial.strip_suffix('.')?;
+                let word: String =
+                    base.chars().rev().take_while(|c| is_word(*c)).collect::<Vec<_>>().into_iter().rev().collect();
+                if self.schema.is_namespace(&word) {
+                    return Some(Receiver::Namespace(word));
+                }
+                let imports = self.imports_of(file);
+                let import = imports.get(&word)?;
+                Some(Receiver::Module { alias: word, globals: import.globals.clone() })
+            });
         match receiver {
             Some(Receiver::Namespace(ns)) => {
                 let Some((_, fns)) = self.schema.namespaces.get(&ns) else { return Vec::new() };
@@ -207,7 +235,12 @@ impl World {
             Type::Record(r) => {
                 if let Some(def) = self.schema.records.get(r) {
                     for f in &def.fields {
-                        out.push(item(&f.name, CompletionItemKind::FIELD, Some(format!("{r}.{}: {}", f.name, f.ty)), Some(f.doc.clone())));
+                        out.push(item(
+                            &f.name,
+                            CompletionItemKind::FIELD,
+                            Some(format!("{r}.{}: {}", f.name, f.ty)),
+                            Some(f.doc.clone()),
+                        ));
                     }
                 }
             }
@@ -227,19 +260,35 @@ impl World {
             let mut args = vec![ty.clone()];
             args.extend(std::iter::repeat_n(Type::Any, b.min_args.saturating_sub(1)));
             if b.min_args >= 1 && builtins::result_type(b.name, &args).is_ok() {
-                out.push(item(b.name, CompletionItemKind::METHOD, Some(b.signature.to_string()), Some(b.doc.to_string())));
+                out.push(item(
+                    b.name,
+                    CompletionItemKind::METHOD,
+                    Some(b.signature.to_string()),
+                    Some(b.doc.to_string()),
+                ));
             }
         }
         out
     }
 
-    fn name_completions(&self, file: mlpol_lang::db::SourceFile, item_offset: usize, item_text: &str, rel: usize, partial_len: usize) -> Vec<CompletionItem> {
+    fn name_completions(
+        &self,
+        file: mlpol_lang::db::SourceFile,
+        item_offset: usize,
+        item_text: &str,
+        rel: usize,
+        partial_len: usize,
+    ) -> Vec<CompletionItem> {
         let mut out = Vec::new();
         let analysis = self.analyse_at(file, item_offset, item_text, rel, partial_len);
         let at = item_offset + rel;
         let mut seen = std::collections::BTreeSet::new();
         for local in analysis.locals.iter().rev() {
-            if local.visible.start <= at && at <= local.visible.end && local.name != PLACEHOLDER && seen.insert(local.name.clone()) {
+            if local.visible.start <= at
+                && at <= local.visible.end
+                && local.name != PLACEHOLDER
+                && seen.insert(local.name.clone())
+            {
                 out.push(item(&local.name, CompletionItemKind::VARIABLE, Some(local.ty.to_string()), None));
             }
         }
@@ -261,7 +310,12 @@ impl World {
         }
         for b in builtins::BUILTINS {
             if seen.insert(b.name.to_string()) {
-                out.push(item(b.name, CompletionItemKind::FUNCTION, Some(b.signature.to_string()), Some(b.doc.to_string())));
+                out.push(item(
+                    b.name,
+                    CompletionItemKind::FUNCTION,
+                    Some(b.signature.to_string()),
+                    Some(b.doc.to_string()),
+                ));
             }
         }
         out.extend(EXPR_KEYWORDS.iter().map(|k| item(k, CompletionItemKind::KEYWORD, None, None)));

@@ -57,7 +57,8 @@ pub fn evaluate(root: &Path, mut sources: Vec<(String, String)>, today: Date) ->
     collectors.jobs = 4;
     let mut session = Session::live(program, params, collectors)?;
     let results = session.evaluate(None, &mut |_, _| {});
-    let options = run::Options { target: root.display().to_string(), config: &config, only: None, inline_ignores: true, today };
+    let options =
+        run::Options { target: root.display().to_string(), config: &config, only: None, inline_ignores: true, today };
     let report = run::report(&session.program, results, &session, &options);
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut statuses = BTreeMap::new();
@@ -65,7 +66,11 @@ pub fn evaluate(root: &Path, mut sources: Vec<(String, String)>, today: Date) ->
         *counts.entry(c.status.as_str()).or_default() += 1;
         statuses.insert(
             c.id.clone(),
-            CheckStatus { status: c.status.as_str().to_string(), message: c.message.clone(), findings: c.findings.len() },
+            CheckStatus {
+                status: c.status.as_str().to_string(),
+                message: c.message.clone(),
+                findings: c.findings.len(),
+            },
         );
     }
     let mut summary = counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ");
@@ -76,7 +81,10 @@ pub fn evaluate(root: &Path, mut sources: Vec<(String, String)>, today: Date) ->
             .map(|p| Path::new(p).strip_prefix(root).map_or_else(|_| p.clone(), |r| r.display().to_string()))
             .collect();
         let more = if shown.len() > 3 { format!(" and {} more", shown.len() - 3) } else { String::new() };
-        summary.push_str(&format!("; not evaluated (they have errors): {}{more}", shown.iter().take(3).cloned().collect::<Vec<_>>().join(", ")));
+        summary.push_str(&format!(
+            "; not evaluated (they have errors): {}{more}",
+            shown.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        ));
     }
     Ok(Evaluation { statuses, summary, excluded, gate: report.score.gate.clone() })
 }

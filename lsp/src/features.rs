@@ -235,7 +235,10 @@ impl World {
             s.push_str(&format!("  \nsection: {}", m.section.join(" › ")));
         }
         if !m.tags.is_empty() {
-            s.push_str(&format!("  \ntags: {}", m.tags.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")));
+            s.push_str(&format!(
+                "  \ntags: {}",
+                m.tags.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            ));
         }
         if let Some(doc) = m.doc.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             s.push_str(&format!("\n\n{doc}"));
@@ -244,7 +247,11 @@ impl World {
             s.push_str(&format!("\n\n**Remediation:** {}", m.remediation));
         }
         if let Some(st) = self.statuses.get(id) {
-            s.push_str(&format!("\n\n**Last evaluation:** {}{}", st.status, if st.message.is_empty() { String::new() } else { format!(" — {}", st.message) }));
+            s.push_str(&format!(
+                "\n\n**Last evaluation:** {}{}",
+                st.status,
+                if st.message.is_empty() { String::new() } else { format!(" — {}", st.message) }
+            ));
         }
         Some(s)
     }
@@ -260,7 +267,9 @@ impl World {
         let view = self.view(uri)?;
         let occ = self.occurrence_at(view.file, view.offset(position))?;
         match &occ.target {
-            Target::Local { decl, .. } => Some(lsp::Location { uri: view.uri.clone(), range: view.range(decl.clone()) }),
+            Target::Local { decl, .. } => {
+                Some(lsp::Location { uri: view.uri.clone(), range: view.range(decl.clone()) })
+            }
             Target::Global { file, name } => {
                 let span = self.globals_of(*file).get(name)?.span.clone();
                 self.location(*file, span)
@@ -331,7 +340,8 @@ impl World {
         let mut out = Vec::new();
         for file in self.files() {
             let Some(view) = self.view_of(file) else { continue };
-            let container = db::module_name(&self.db, file).unwrap_or_else(|| file_name(file.path(&self.db)).to_string());
+            let container =
+                db::module_name(&self.db, file).unwrap_or_else(|| file_name(file.path(&self.db)).to_string());
             for item in self.items(file) {
                 let Some((name, detail, kind, sel)) = symbol_of(&item.parse.ast) else { continue };
                 let haystack = format!("{name} {}", detail.as_deref().unwrap_or("")).to_lowercase();
@@ -373,7 +383,12 @@ impl World {
 
     // ----- code actions -----
 
-    pub fn code_actions(&self, uri: &Uri, range: lsp::Range, today: mlpol_stdlib::config::Date) -> Vec<lsp::CodeActionOrCommand> {
+    pub fn code_actions(
+        &self,
+        uri: &Uri,
+        range: lsp::Range,
+        today: mlpol_stdlib::config::Date,
+    ) -> Vec<lsp::CodeActionOrCommand> {
         let Some(view) = self.view(uri) else { return Vec::new() };
         let (start, end) = (view.offset(range.start), view.offset(range.end));
         let mut out = Vec::new();
@@ -390,7 +405,10 @@ impl World {
                 title: format!("Replace `{found}` with `{replacement}`"),
                 kind: Some(lsp::CodeActionKind::QUICKFIX),
                 diagnostics: Some(vec![convert::diagnostic(&view.uri, view.text, &view.index, &d)]),
-                edit: Some(lsp::WorkspaceEdit { changes: Some(HashMap::from([(view.uri.clone(), vec![edit])])), ..Default::default() }),
+                edit: Some(lsp::WorkspaceEdit {
+                    changes: Some(HashMap::from([(view.uri.clone(), vec![edit])])),
+                    ..Default::default()
+                }),
                 is_preferred: Some(true),
                 ..Default::default()
             }));
@@ -403,7 +421,12 @@ impl World {
 
     /// "Add a waiver for this check to mlpol.toml", when the cursor is in a
     /// check.
-    fn waiver_action(&self, view: &View, offset: usize, today: mlpol_stdlib::config::Date) -> Option<lsp::CodeActionOrCommand> {
+    fn waiver_action(
+        &self,
+        view: &View,
+        offset: usize,
+        today: mlpol_stdlib::config::Date,
+    ) -> Option<lsp::CodeActionOrCommand> {
         let item = self.item_at(view.file, offset)?;
         let ItemKind::Check(check) = &item.parse.ast.kind else { return None };
         let id = check.id.dotted();
@@ -426,7 +449,8 @@ impl World {
                 } else {
                     "\n\n"
                 };
-                let text_edit = lsp::TextEdit { range: lsp::Range { start: end, end }, new_text: format!("{sep}{block}") };
+                let text_edit =
+                    lsp::TextEdit { range: lsp::Range { start: end, end }, new_text: format!("{sep}{block}") };
                 lsp::WorkspaceEdit { changes: Some(HashMap::from([(toml_uri, vec![text_edit])])), ..Default::default() }
             }
             Err(_) => {
@@ -439,7 +463,10 @@ impl World {
                     text_document: lsp::OptionalVersionedTextDocumentIdentifier { uri: toml_uri, version: None },
                     edits: vec![lsp::OneOf::Left(lsp::TextEdit { range: lsp::Range::default(), new_text: block })],
                 });
-                lsp::WorkspaceEdit { document_changes: Some(lsp::DocumentChanges::Operations(vec![create, insert])), ..Default::default() }
+                lsp::WorkspaceEdit {
+                    document_changes: Some(lsp::DocumentChanges::Operations(vec![create, insert])),
+                    ..Default::default()
+                }
             }
         };
         Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
@@ -499,7 +526,9 @@ pub fn lens_title(st: &CheckStatus) -> String {
 fn same_target(a: &Target, b: &Target) -> bool {
     match (a, b) {
         (Target::Local { decl: x, .. }, Target::Local { decl: y, .. }) => x == y,
-        (Target::Field { record: r1, field: f1, .. }, Target::Field { record: r2, field: f2, .. }) => r1 == r2 && f1 == f2,
+        (Target::Field { record: r1, field: f1, .. }, Target::Field { record: r2, field: f2, .. }) => {
+            r1 == r2 && f1 == f2
+        }
         (Target::Import { alias: a1, .. }, Target::Import { alias: a2, .. }) => a1 == a2,
         _ => a == b,
     }
@@ -528,13 +557,17 @@ fn symbol_of(item: &Item) -> Option<(String, Option<String>, lsp::SymbolKind, Ra
         }
         ItemKind::Fn(f) => (f.name.text.clone(), Some("fn".into()), lsp::SymbolKind::FUNCTION, f.name.span.range()),
         ItemKind::Let(l) => (l.name.text.clone(), Some("let".into()), lsp::SymbolKind::VARIABLE, l.name.span.range()),
-        ItemKind::Param(p) => (p.name.text.clone(), Some("param".into()), lsp::SymbolKind::CONSTANT, p.name.span.range()),
+        ItemKind::Param(p) => {
+            (p.name.text.clone(), Some("param".into()), lsp::SymbolKind::CONSTANT, p.name.span.range())
+        }
         ItemKind::Module(p) => (p.dotted(), Some("module".into()), lsp::SymbolKind::MODULE, p.span.range()),
         ItemKind::Import(i) => {
             let name = i.bound_name()?;
             (name.text, Some("import".into()), lsp::SymbolKind::NAMESPACE, name.span.range())
         }
-        ItemKind::Broken { name, keyword } => (name.text.clone(), Some(keyword.clone()), lsp::SymbolKind::VARIABLE, name.span.range()),
+        ItemKind::Broken { name, keyword } => {
+            (name.text.clone(), Some(keyword.clone()), lsp::SymbolKind::VARIABLE, name.span.range())
+        }
         ItemKind::Error => return None,
     })
 }
@@ -553,7 +586,9 @@ pub fn meta_doc(key: &str) -> Option<&'static str> {
     Some(match key {
         "title" => "The checklist item's title, verbatim (reports group and score by it). Required.",
         "section" => "The checklist heading path, e.g. `[\"Secrets Management\", \"Environment Variables\"]`.",
-        "severity" => "How much a failure weighs in the Security Score: `critical`, `high`, `medium` or `low`. Required.",
+        "severity" => {
+            "How much a failure weighs in the Security Score: `critical`, `high`, `medium` or `low`. Required."
+        }
         "tags" => "Free-form tags; `mlpol eval --only TAG` selects by them.",
         "remediation" => "What to do when the check fails; shown with every failure.",
         "references" => "Links to standards or documentation.",
@@ -565,9 +600,13 @@ pub fn meta_doc(key: &str) -> Option<&'static str> {
 
 pub fn severity_doc(s: &str) -> Option<&'static str> {
     Some(match s {
-        "critical" => "The Security Score gate requires 100% of critical checks to pass (by default; `[score]` in mlpol.toml).",
+        "critical" => {
+            "The Security Score gate requires 100% of critical checks to pass (by default; `[score]` in mlpol.toml)."
+        }
         "high" => "The Security Score gate requires 100% of high checks to pass (by default; `[score]` in mlpol.toml).",
-        "medium" => "The Security Score gate requires 90% of medium checks to pass (by default; `[score]` in mlpol.toml).",
+        "medium" => {
+            "The Security Score gate requires 90% of medium checks to pass (by default; `[score]` in mlpol.toml)."
+        }
         "low" => "The Security Score gate requires 75% of low checks to pass (by default; `[score]` in mlpol.toml).",
         _ => return None,
     })

@@ -145,13 +145,18 @@ pub fn capabilities() -> ServerCapabilities {
             ..Default::default()
         })),
         code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
-        execute_command_provider: Some(ExecuteCommandOptions { commands: vec![EVALUATE_COMMAND.to_string()], ..Default::default() }),
-        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(SemanticTokensOptions {
-            legend: tokens::legend(),
-            full: Some(SemanticTokensFullOptions::Bool(true)),
-            range: None,
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![EVALUATE_COMMAND.to_string()],
             ..Default::default()
-        })),
+        }),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: tokens::legend(),
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     }
 }
@@ -202,7 +207,10 @@ impl LanguageServer for Backend {
     async fn initialized(&self, _: InitializedParams) {
         if self.caps().watch_files {
             let options = DidChangeWatchedFilesRegistrationOptions {
-                watchers: vec![FileSystemWatcher { glob_pattern: GlobPattern::String("**/*.mlpol".into()), kind: None }],
+                watchers: vec![FileSystemWatcher {
+                    glob_pattern: GlobPattern::String("**/*.mlpol".into()),
+                    kind: None,
+                }],
             };
             let registration = Registration {
                 id: "mlpol-watch".into(),
@@ -235,7 +243,9 @@ impl LanguageServer for Backend {
         match result {
             Ok(Ok(_)) => self.changed(),
             Ok(Err(Rejected::Stale)) => {
-                self.client.log_message(MessageType::LOG, format!("ignored an out-of-order change (version {version})")).await;
+                self.client
+                    .log_message(MessageType::LOG, format!("ignored an out-of-order change (version {version})"))
+                    .await;
             }
             Ok(Err(Rejected::Unknown)) | Err(_) => {}
         }
@@ -268,7 +278,8 @@ impl LanguageServer for Backend {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
         let trigger = params.context.and_then(|c| c.trigger_character);
-        let items = self.with_world(move |w| w.completion(&p.text_document.uri, p.position, trigger.as_deref())).await?;
+        let items =
+            self.with_world(move |w| w.completion(&p.text_document.uri, p.position, trigger.as_deref())).await?;
         Ok(Some(CompletionResponse::Array(items)))
     }
 

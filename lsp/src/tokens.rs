@@ -65,7 +65,8 @@ pub struct Classified {
 
 pub fn classify(text: &str, schema: &Schema) -> Vec<Classified> {
     let lexemes = lex(text);
-    let code: Vec<&Lexeme> = lexemes.iter().filter(|l| !matches!(l.token, Token::Comment | Token::DocComment)).collect();
+    let code: Vec<&Lexeme> =
+        lexemes.iter().filter(|l| !matches!(l.token, Token::Comment | Token::DocComment)).collect();
     let type_names = schema.type_names();
     let word = |l: &Lexeme| text.get(l.range()).unwrap_or("");
     let mut out = Vec::new();
@@ -110,7 +111,14 @@ pub fn classify(text: &str, schema: &Schema) -> Vec<Classified> {
                 let next = code.get(ci + 1).map(|l| l.token);
                 let name = word(l);
                 if in_path {
-                    (NAMESPACE, if matches!(code.get(ci.saturating_sub(1)).map(|l| l.token), Some(Token::Check)) { DECLARATION } else { 0 })
+                    (
+                        NAMESPACE,
+                        if matches!(code.get(ci.saturating_sub(1)).map(|l| l.token), Some(Token::Check)) {
+                            DECLARATION
+                        } else {
+                            0
+                        },
+                    )
                 } else if prev == Some(Token::Dot) {
                     if next == Some(Token::LParen) {
                         (METHOD, if builtins::lookup(name).is_some() { DEFAULT_LIBRARY } else { 0 })
@@ -129,7 +137,8 @@ pub fn classify(text: &str, schema: &Schema) -> Vec<Classified> {
                 } else if next == Some(Token::Dot) && schema.is_namespace(name) {
                     (NAMESPACE, DEFAULT_LIBRARY)
                 } else if prev == Some(Token::Arrow)
-                    || (matches!(prev, Some(Token::Colon | Token::Lt | Token::Comma)) && type_names.iter().any(|t| t == name))
+                    || (matches!(prev, Some(Token::Colon | Token::Lt | Token::Comma))
+                        && type_names.iter().any(|t| t == name))
                 {
                     (TYPE, 0)
                 } else if prev == Some(Token::Assign)

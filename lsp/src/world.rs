@@ -224,7 +224,8 @@ impl World {
     /// stdlib's own sources, `module std.secrets`, in a checkout of mlpol)
     /// shadows the bundled copy, instead of clashing with it.
     fn sync_files(&mut self) {
-        let user: Vec<SourceFile> = self.entries.values().filter(|e| e.origin != Origin::Bundled).map(|e| e.file).collect();
+        let user: Vec<SourceFile> =
+            self.entries.values().filter(|e| e.origin != Origin::Bundled).map(|e| e.file).collect();
         let declared: BTreeSet<String> = user.iter().filter_map(|f| db::module_name(&self.db, *f)).collect();
         let mut files: Vec<SourceFile> = self
             .bundled
@@ -344,7 +345,9 @@ impl World {
         let db = Database::new(self.schema.clone());
         let mut renamed: HashMap<SourceFile, SourceFile> = HashMap::new();
         for old in self.bundled.iter().copied().chain(self.entries.values().map(|e| e.file)) {
-            renamed.entry(old).or_insert_with(|| SourceFile::new(&db, old.path(&self.db).clone(), old.text(&self.db).clone()));
+            renamed
+                .entry(old)
+                .or_insert_with(|| SourceFile::new(&db, old.path(&self.db).clone(), old.text(&self.db).clone()));
         }
         let rename = |f: SourceFile| renamed.get(&f).copied().unwrap_or(f);
         self.bundled = self.bundled.iter().map(|f| rename(*f)).collect();
@@ -398,7 +401,9 @@ impl World {
     /// A file changed on disk (`workspace/didChangeWatchedFiles`).
     pub fn file_changed(&mut self, uri: &Uri, deleted: bool) {
         let key = key_of(uri);
-        if !key.ends_with(".mlpol") || self.entries.get(&key).is_some_and(|e| e.version.is_some() || e.origin == Origin::Bundled) {
+        if !key.ends_with(".mlpol")
+            || self.entries.get(&key).is_some_and(|e| e.version.is_some() || e.origin == Origin::Bundled)
+        {
             return;
         }
         if deleted {
@@ -448,11 +453,19 @@ impl World {
             .drain(..)
             .map(|(key, uri)| Publish { key, uri, version: None, generation: 0, diagnostics: Vec::new() })
             .collect();
-        let targets: Vec<(String, Entry)> =
-            self.entries.iter().filter(|(_, e)| e.origin != Origin::Bundled).map(|(k, e)| (k.clone(), e.clone())).collect();
+        let targets: Vec<(String, Entry)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.origin != Origin::Bundled)
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
         for (key, entry) in targets {
             let raw = db::file_diagnostics(&self.db, self.ws, entry.file);
-            if self.published.get(&key).is_some_and(|(g, v, d)| *g == entry.generation && *v == entry.version && d == raw) {
+            if self
+                .published
+                .get(&key)
+                .is_some_and(|(g, v, d)| *g == entry.generation && *v == entry.version && d == raw)
+            {
                 continue;
             }
             let raw = raw.clone();
@@ -460,7 +473,13 @@ impl World {
             let index = LineIndex::new(text);
             let diagnostics = raw.iter().map(|d| convert::diagnostic(&entry.uri, text, &index, d)).collect();
             self.published.insert(key.clone(), (entry.generation, entry.version, raw));
-            out.push(Publish { key, uri: entry.uri, version: entry.version, generation: entry.generation, diagnostics });
+            out.push(Publish {
+                key,
+                uri: entry.uri,
+                version: entry.version,
+                generation: entry.generation,
+                diagnostics,
+            });
         }
         out
     }

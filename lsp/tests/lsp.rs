@@ -110,7 +110,12 @@ async fn out_of_order_changes_are_never_published() {
     c.change(&bad, 2, BAD).await;
     assert_eq!(c.diagnostics(&bad, json!(3)).await, json!([]));
     // The server kept version 3's text.
-    let symbols = c.request("textDocument/formatting", json!({ "textDocument": doc(&bad), "options": { "tabSize": 2, "insertSpaces": true } })).await;
+    let symbols = c
+        .request(
+            "textDocument/formatting",
+            json!({ "textDocument": doc(&bad), "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await;
     assert_eq!(symbols, json!([]));
     let h = hover(&mut c, &bad, pos(3, 14)).await;
     assert_eq!(h["contents"]["value"].as_str().unwrap().lines().nth(1), Some("severity = high"));
@@ -132,7 +137,8 @@ async fn concurrent_changes_end_at_the_newest_version() {
     // 40 changes in flight at once, the newest first: whichever order the
     // handlers run in, the document ends at version 41, and no diagnostics
     // of an older version follow those of a newer one.
-    let text = |v: i32| if v == 41 { BAD.replace("hgih", "high") } else { BAD.replace("team.bad", &format!("team.bad{v}")) };
+    let text =
+        |v: i32| if v == 41 { BAD.replace("hgih", "high") } else { BAD.replace("team.bad", &format!("team.bad{v}")) };
     let mut changes: Vec<(i32, String)> = (2..=41).map(|v| (v, text(v))).collect();
     changes.reverse();
     changes.swap(3, 17);
@@ -216,8 +222,22 @@ async fn hover_shows_docs_and_types() {
     c.shutdown().await;
 }
 
-const FILE_FIELDS: [&str; 14] =
-    ["path", "name", "ext", "dir", "kind", "size", "mode", "uid", "gid", "link", "binary", "gitignored", "dvcignored", "tracked"];
+const FILE_FIELDS: [&str; 14] = [
+    "path",
+    "name",
+    "ext",
+    "dir",
+    "kind",
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "link",
+    "binary",
+    "gitignored",
+    "dvcignored",
+    "tracked",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completion_in_context() {
@@ -229,7 +249,12 @@ async fn completion_in_context() {
     let labels = complete(&mut c, &main, find(&text, "require f.", 0, 10)).await;
     assert_eq!(&labels[..14], &FILE_FIELDS, "{labels:?}");
     assert_eq!(&labels[14..], &["int", "float", "string", "bool", "duration", "type_of"]);
-    let items = c.request("textDocument/completion", json!({ "textDocument": doc(&main), "position": find(&text, "require f.", 0, 10) })).await;
+    let items = c
+        .request(
+            "textDocument/completion",
+            json!({ "textDocument": doc(&main), "position": find(&text, "require f.", 0, 10) }),
+        )
+        .await;
     assert_eq!(
         items[0],
         json!({
@@ -239,7 +264,8 @@ async fn completion_in_context() {
     );
 
     // A `let` bound to a collector call, with a partial name typed.
-    let text = MAIN.replace("  require len(configs) >= 0\n", "  let one = files.get(\"model.onnx\")\n  require one.si\n");
+    let text =
+        MAIN.replace("  require len(configs) >= 0\n", "  let one = files.get(\"model.onnx\")\n  require one.si\n");
     c.change(&main, 2, &text).await;
     let labels = complete(&mut c, &main, find(&text, "one.si", 0, 6)).await;
     assert_eq!(&labels[..14], &FILE_FIELDS);
@@ -267,7 +293,21 @@ async fn completion_in_context() {
     let labels = complete(&mut c, &main, pos(11, 2)).await;
     assert_eq!(
         labels,
-        ["title", "section", "severity", "tags", "remediation", "references", "validation", "attestation", "let", "require", "skip when", "for", "if"]
+        [
+            "title",
+            "section",
+            "severity",
+            "tags",
+            "remediation",
+            "references",
+            "validation",
+            "attestation",
+            "let",
+            "require",
+            "skip when",
+            "for",
+            "if"
+        ]
     );
     let text = MAIN.replace("  }\n  let configs", "    \n  }\n  let configs");
     c.change(&main, 7, &text).await;
@@ -356,9 +396,7 @@ async fn definition_and_references_across_files_and_the_stdlib() {
     assert!(std::fs::metadata(&std_file).unwrap().permissions().readonly());
 
     // References: declaration and uses, across files.
-    let refs = |position: Value, include: bool| {
-        json!({ "textDocument": doc(&main), "position": position, "context": { "includeDeclaration": include } })
-    };
+    let refs = |position: Value, include: bool| json!({ "textDocument": doc(&main), "position": position, "context": { "includeDeclaration": include } });
     assert_eq!(
         c.request("textDocument/references", refs(find(MAIN, "max_model_size", 0, 1), true)).await,
         json!([
@@ -439,7 +477,10 @@ async fn formatting_uses_the_formatter() {
         json!([{ "range": range(0, 0, 3, 0), "newText": "check a.b {\n  title = \"T\"\n}\n" }])
     );
     c.change(&path, 2, "check a.b {\n  title = \"T\"\n}\n").await;
-    assert_eq!(c.request("textDocument/formatting", json!({ "textDocument": doc(&path), "options": options })).await, json!([]));
+    assert_eq!(
+        c.request("textDocument/formatting", json!({ "textDocument": doc(&path), "options": options })).await,
+        json!([])
+    );
     c.shutdown().await;
 }
 
@@ -455,7 +496,10 @@ async fn code_actions_fix_misspellings_and_add_waivers() {
     c.open(&bad, 1, BAD).await;
     c.diagnostics(&bad, json!(1)).await;
     let actions = c
-        .request("textDocument/codeAction", json!({ "textDocument": doc(&bad), "range": range(3, 14, 3, 14), "context": { "diagnostics": [] } }))
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": doc(&bad), "range": range(3, 14, 3, 14), "context": { "diagnostics": [] } }),
+        )
         .await;
     let toml = root.join("mlpol.toml");
     let waiver = format!(
@@ -488,10 +532,16 @@ async fn code_actions_fix_misspellings_and_add_waivers() {
     // With an mlpol.toml, the waiver is appended after a blank line.
     std::fs::write(&toml, "[params]\nx = \"1\"").unwrap();
     let actions = c
-        .request("textDocument/codeAction", json!({ "textDocument": doc(&bad), "range": range(4, 11, 4, 11), "context": { "diagnostics": [] } }))
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": doc(&bad), "range": range(4, 11, 4, 11), "context": { "diagnostics": [] } }),
+        )
         .await;
     assert_eq!(actions[0]["title"], "Replace `lenn` with `len`");
-    assert_eq!(actions[0]["edit"], json!({ "changes": { uri_str(&bad): [{ "range": range(4, 10, 4, 14), "newText": "len" }] } }));
+    assert_eq!(
+        actions[0]["edit"],
+        json!({ "changes": { uri_str(&bad): [{ "range": range(4, 10, 4, 14), "newText": "len" }] } })
+    );
     assert_eq!(
         actions[1]["edit"],
         json!({ "changes": { uri_str(&toml): [{ "range": range(1, 7, 1, 7), "newText": format!("\n\n{waiver}") }] } })
@@ -505,8 +555,21 @@ async fn code_actions_fix_misspellings_and_add_waivers() {
 
 /// `(line, column, length, type)` of each semantic token.
 fn decode(data: &Value) -> Vec<(u32, u32, u32, &'static str, u32)> {
-    const TYPES: [&str; 13] =
-        ["keyword", "comment", "string", "regexp", "number", "operator", "variable", "function", "namespace", "property", "type", "enumMember", "method"];
+    const TYPES: [&str; 13] = [
+        "keyword",
+        "comment",
+        "string",
+        "regexp",
+        "number",
+        "operator",
+        "variable",
+        "function",
+        "namespace",
+        "property",
+        "type",
+        "enumMember",
+        "method",
+    ];
     let data: Vec<u32> = data.as_array().unwrap().iter().map(|n| n.as_u64().unwrap() as u32).collect();
     let (mut line, mut col) = (0, 0);
     data.chunks(5)
@@ -604,7 +667,10 @@ async fn evaluate_command_sets_code_lenses() {
     // A file with errors is left out, and says so; the rest is evaluated.
     c.change(&tiny, 2, &BAD.replace("team.bad", "team.models.tiny")).await;
     let result = c.request("workspace/executeCommand", json!({ "command": "mlpol.evaluate" })).await;
-    assert!(result["summary"].as_str().unwrap().ends_with("not evaluated (they have errors): policies/tiny.mlpol"), "{result}");
+    assert!(
+        result["summary"].as_str().unwrap().ends_with("not evaluated (they have errors): policies/tiny.mlpol"),
+        "{result}"
+    );
     assert_eq!(result["checks"]["team.models.small"], "pass");
     let lenses = c.request("textDocument/codeLens", lens(&tiny)).await;
     assert_eq!(lenses[0]["command"]["title"], "⚠ not evaluated: this file has errors");
@@ -622,7 +688,9 @@ async fn files_created_on_disk_join_the_workspace() {
     std::fs::remove_file(&new).unwrap();
     c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": uri_str(&new), "type": 3 }] })).await;
     c.wait_for("cleared diagnostics", |m| {
-        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri_str(&new) && m["params"]["diagnostics"] == json!([])
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == uri_str(&new)
+            && m["params"]["diagnostics"] == json!([])
     })
     .await;
     // A document outside the workspace folders is checked while open.
@@ -631,7 +699,9 @@ async fn files_created_on_disk_join_the_workspace() {
     assert_eq!(c.diagnostics(&outside, json!(7)).await[0]["code"], "E0101");
     c.notify("textDocument/didClose", json!({ "textDocument": doc(&outside) })).await;
     c.wait_for("cleared diagnostics of the closed document", |m| {
-        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri_str(&outside) && m["params"]["diagnostics"] == json!([])
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == uri_str(&outside)
+            && m["params"]["diagnostics"] == json!([])
     })
     .await;
     c.shutdown().await;
@@ -642,7 +712,13 @@ async fn the_stdlib_sources_in_the_workspace_shadow_the_bundled_modules() {
     // A checkout of mlpol itself: `module std.secrets` is in the workspace.
     let root = temp_dir("shadow");
     let (_, secrets) = mlpol_stdlib::program::BUNDLED.iter().find(|(p, _)| *p == "std/secrets.mlpol").unwrap();
-    write(&root, &[("stdlib/checklist/secrets.mlpol", secrets), ("policies/use.mlpol", "import std.secrets as s\n\nlet d = s.history_depth\n")]);
+    write(
+        &root,
+        &[
+            ("stdlib/checklist/secrets.mlpol", secrets),
+            ("policies/use.mlpol", "import std.secrets as s\n\nlet d = s.history_depth\n"),
+        ],
+    );
     let mut c = Client::start(&root).await;
     let source = root.join("stdlib/checklist/secrets.mlpol");
     // No clash with the bundled copy (same module name, same check ids).

@@ -45,11 +45,65 @@ impl XorShift {
 
 /// Pieces of text that make interesting (and broken) programs.
 const FRAGMENTS: &[&str] = &[
-    "check a.b ", "{", "}", "(", ")", "[", "]", "\"", "\"{x}\"", "re\"[a-z]+\"", "let ", "let x = ", "require ", "skip when ", " because ",
-    "for f in files.glob(\"*\") ", "f.", "f.path", "files.", "doc.yaml(f)", "title = \"T\"\n", "severity = high\n", "severity = hgih\n",
-    "section = [\"S\"]\n", "fn g(x: File) -> bool { x.size > 1MiB }\n", "param p: int = 3\n", "import team.common\n", "import \"x.mlpol\"\n",
-    "module m.n\n", "\n", "\n\n", "  ", " ", "x", "é", "😀", "// c\n", "/// d\n", "=", "==", "and ", "or ", "not ", ",", ":", ".", "?", "??",
-    "90d", "1.5", "0o17", "len(", "any y in x: ", "if ", " then ", " else ", "null", "true", "at ",
+    "check a.b ",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\"",
+    "\"{x}\"",
+    "re\"[a-z]+\"",
+    "let ",
+    "let x = ",
+    "require ",
+    "skip when ",
+    " because ",
+    "for f in files.glob(\"*\") ",
+    "f.",
+    "f.path",
+    "files.",
+    "doc.yaml(f)",
+    "title = \"T\"\n",
+    "severity = high\n",
+    "severity = hgih\n",
+    "section = [\"S\"]\n",
+    "fn g(x: File) -> bool { x.size > 1MiB }\n",
+    "param p: int = 3\n",
+    "import team.common\n",
+    "import \"x.mlpol\"\n",
+    "module m.n\n",
+    "\n",
+    "\n\n",
+    "  ",
+    " ",
+    "x",
+    "é",
+    "😀",
+    "// c\n",
+    "/// d\n",
+    "=",
+    "==",
+    "and ",
+    "or ",
+    "not ",
+    ",",
+    ":",
+    ".",
+    "?",
+    "??",
+    "90d",
+    "1.5",
+    "0o17",
+    "len(",
+    "any y in x: ",
+    "if ",
+    " then ",
+    " else ",
+    "null",
+    "true",
+    "at ",
 ];
 
 fn statm_rss_bytes() -> Option<u64> {
@@ -77,7 +131,12 @@ fn fresh(common: &str, path: &str, text: &str) -> Vec<Value> {
 }
 
 fn strip(diags: &Value) -> Vec<Value> {
-    diags.as_array().unwrap().iter().map(|d| json!({ "code": d["code"], "message": d["message"], "range": d["range"] })).collect()
+    diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| json!({ "code": d["code"], "message": d["message"], "range": d["range"] }))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +192,12 @@ async fn random_edits_keep_the_server_consistent() {
             let Some(v) = m["params"]["version"].as_i64() else { continue };
             // Every 100th publication is checked against a fresh database.
             if versions.len().is_multiple_of(100) {
-                assert_eq!(strip(&m["params"]["diagnostics"]), fresh(&common, &key, &texts[&v]), "version {v}:\n{}", texts[&v]);
+                assert_eq!(
+                    strip(&m["params"]["diagnostics"]),
+                    fresh(&common, &key, &texts[&v]),
+                    "version {v}:\n{}",
+                    texts[&v]
+                );
                 *checked += 1;
             }
             versions.push(v);
@@ -174,7 +238,10 @@ async fn random_edits_keep_the_server_consistent() {
                 _ => json!({ "triggerKind": 1 }),
             };
             let response = c.request_raw(method, params).await;
-            assert!(response.get("error").is_none(), "{method} at {position} failed on version {version}: {response}\n---\n{text}");
+            assert!(
+                response.get("error").is_none(),
+                "{method} at {position} failed on version {version}: {response}\n---\n{text}"
+            );
         }
         if i.is_multiple_of(500) {
             c.diagnostics(&path, json!(version)).await;

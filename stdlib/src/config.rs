@@ -58,10 +58,7 @@ impl Date {
         if let Some(d) = std::env::var("MLPOL_TODAY").ok().and_then(|s| Date::parse(&s)) {
             return d;
         }
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         Date::from_days(i64::try_from(secs / 86_400).unwrap_or(0))
     }
 }
@@ -217,7 +214,10 @@ impl Table<'_> {
         for (k, v) in &self.map {
             if !keys.contains(&k.as_str()) {
                 let line = line_of(self.text, v.span().start);
-                return Err(self.err(line, format!("unknown key `{k}` in [[{}]] (expected one of {})", self.kind, keys.join(", "))));
+                return Err(self.err(
+                    line,
+                    format!("unknown key `{k}` in [[{}]] (expected one of {})", self.kind, keys.join(", ")),
+                ));
             }
         }
         Ok(())
@@ -227,8 +227,11 @@ impl Table<'_> {
         match self.map.get(key) {
             Some(v) => match v.get_ref() {
                 toml::Value::String(s) if !s.trim().is_empty() => Ok(Some(s.clone())),
-                toml::Value::String(_) => Err(self.err(line_of(self.text, v.span().start), format!("`{key}` of [[{}]] is empty", self.kind))),
-                _ => Err(self.err(line_of(self.text, v.span().start), format!("`{key}` of [[{}]] must be a string", self.kind))),
+                toml::Value::String(_) => {
+                    Err(self.err(line_of(self.text, v.span().start), format!("`{key}` of [[{}]] is empty", self.kind)))
+                }
+                _ => Err(self
+                    .err(line_of(self.text, v.span().start), format!("`{key}` of [[{}]] must be a string", self.kind))),
             },
             None if required => Err(self.err(self.line, format!("[[{}]] has no `{key}`", self.kind))),
             None => Ok(None),
@@ -245,7 +248,10 @@ impl Table<'_> {
             _ => String::new(),
         };
         Date::parse(&text).ok_or_else(|| {
-            self.err(line_of(self.text, v.span().start), format!("`{key}` of [[{}]] must be a date like 2027-03-31", self.kind))
+            self.err(
+                line_of(self.text, v.span().start),
+                format!("`{key}` of [[{}]] must be a date like 2027-03-31", self.kind),
+            )
         })
     }
 }
@@ -291,7 +297,11 @@ pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
     for (k, v) in raw.score {
         let line = line_of(text, v.span().start);
         if !config.thresholds.contains_key(&k) {
-            return Err(ConfigError { path: path.to_string(), line: Some(line), message: format!("unknown severity `{k}` in [score]") });
+            return Err(ConfigError {
+                path: path.to_string(),
+                line: Some(line),
+                message: format!("unknown severity `{k}` in [score]"),
+            });
         }
         let pct = match v.get_ref() {
             toml::Value::Integer(n) => *n as f64,
@@ -299,7 +309,11 @@ pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
             _ => f64::NAN,
         };
         if !(0.0..=100.0).contains(&pct) {
-            return Err(ConfigError { path: path.to_string(), line: Some(line), message: format!("[score] `{k}` must be a percentage from 0 to 100") });
+            return Err(ConfigError {
+                path: path.to_string(),
+                line: Some(line),
+                message: format!("[score] `{k}` must be a percentage from 0 to 100"),
+            });
         }
         config.thresholds.insert(k, pct);
     }
@@ -324,7 +338,9 @@ pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         t.allow(&["check", "by", "role", "date", "evidence", "valid_for"])?;
         let valid_for = t.string("valid_for", false)?.unwrap_or_else(|| "365d".to_string());
         let Some(days) = parse_days(&valid_for) else {
-            return Err(t.err(t.line, format!("`valid_for` of [[attestation]] must look like `365d`, not `{valid_for}`")));
+            return Err(
+                t.err(t.line, format!("`valid_for` of [[attestation]] must look like `365d`, not `{valid_for}`"))
+            );
         };
         config.attestations.push(Attestation {
             check: t.string("check", true)?.unwrap_or_default(),

@@ -5,14 +5,24 @@
 use crate::docs;
 use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::value::{record, Kind, Origin, Value};
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Directory names never descended into by globs and scans.
-pub const SKIPPED_DIRS: &[&str] =
-    &[".git", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", "target", ".dvc/cache"];
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".tox",
+    "target",
+    ".dvc/cache",
+];
 
 /// Files larger than this are not read.
 pub const MAX_READ: u64 = 8 << 20;
@@ -138,7 +148,8 @@ impl Repo {
                     Some(Kind::Int(n)) => usize::try_from(*n).unwrap_or(1),
                     _ => crate::git::DEFAULT_DEPTH,
                 };
-                let found = crate::git::secret_history(&self.root, depth, crate::secrets::Scanner::shared()).map_err(FactError::new)?;
+                let found = crate::git::secret_history(&self.root, depth, crate::secrets::Scanner::shared())
+                    .map_err(FactError::new)?;
                 let walk = self.walk();
                 let tree = tree(&walk)?;
                 let values = found
@@ -155,7 +166,11 @@ impl Repo {
                         }
                         // A removed secret has no line to point at today.
                         if !present {
-                            v.origin = Some(std::sync::Arc::new(Origin { path: Some(h.finding.path.clone()), line: None, uri: None }));
+                            v.origin = Some(std::sync::Arc::new(Origin {
+                                path: Some(h.finding.path.clone()),
+                                line: None,
+                                uri: None,
+                            }));
                         }
                         v
                     })
@@ -178,11 +193,11 @@ impl Repo {
                     _ => docs::format_for(&path),
                 };
                 let Some(format) = format else {
-                    return Err(FactError::new(format!("cannot tell the format of `{path}` from its name")).at(Origin::file(path, None)));
+                    return Err(FactError::new(format!("cannot tell the format of `{path}` from its name"))
+                        .at(Origin::file(path, None)));
                 };
-                docs::parse(format, &path, &text).map_err(|e| {
-                    FactError::new(e.message.clone()).at(Origin::file(e.path.clone(), e.line))
-                })
+                docs::parse(format, &path, &text)
+                    .map_err(|e| FactError::new(e.message.clone()).at(Origin::file(e.path.clone(), e.line)))
             }
             _ => Err(FactError::new(format!("no collector for `{}.{}`", call.namespace, call.name))),
         }
@@ -416,14 +431,18 @@ impl Tree {
         };
         let literal = literal.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
         match self.errors.iter().find(|(dir, _)| dir.starts_with(&literal) || literal.starts_with(dir.as_str())) {
-            Some((dir, reason)) => Err(FactError::new(format!("cannot list `{dir}`: {reason}")).at(Origin::file(dir.clone(), None))),
+            Some((dir, reason)) => {
+                Err(FactError::new(format!("cannot list `{dir}`: {reason}")).at(Origin::file(dir.clone(), None)))
+            }
             None => Ok(()),
         }
     }
 
     fn complete_under(&self, path: &str) -> Result<(), FactError> {
         match self.errors.iter().find(|(dir, _)| path.starts_with(&format!("{dir}/")) || dir.is_empty()) {
-            Some((dir, reason)) => Err(FactError::new(format!("cannot list `{dir}`: {reason}")).at(Origin::file(dir.clone(), None))),
+            Some((dir, reason)) => {
+                Err(FactError::new(format!("cannot list `{dir}`: {reason}")).at(Origin::file(dir.clone(), None)))
+            }
             None => Ok(()),
         }
     }
@@ -476,7 +495,13 @@ fn git_tracked(root: &Path) -> Option<HashSet<String>> {
     if !out.status.success() {
         return None;
     }
-    Some(out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect())
+    Some(
+        out.stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect(),
+    )
 }
 
 fn lines_of(path: &str, text: &str) -> Vec<Value> {

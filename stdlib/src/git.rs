@@ -23,7 +23,10 @@ fn git(root: &Path) -> Command {
 
 /// Whether the target is inside a git work tree.
 pub fn is_repo(root: &Path) -> bool {
-    git(root).args(["rev-parse", "--is-inside-work-tree"]).output().is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"))
+    git(root)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"))
 }
 
 /// A secret added by some commit.
@@ -44,7 +47,17 @@ pub fn secret_history(root: &Path, depth: usize, scanner: &Scanner) -> Result<Ve
     let mut child = git(root)
         // `--relative` and `-- .`: only the target's part of the repository,
         // with paths relative to the target.
-        .args(["log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames", "--relative", "--date=short"])
+        .args([
+            "log",
+            "--all",
+            "-p",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            "--relative",
+            "--date=short",
+        ])
         .arg("--format=%x01%H%x02%ad%x02%s")
         .arg(format!("-n{}", depth.max(1)))
         .args(["--", "."])
@@ -59,7 +72,10 @@ pub fn secret_history(root: &Path, depth: usize, scanner: &Scanner) -> Result<Ve
         // An incomplete history must not pass a check.
         let _ = child.kill();
         let _ = child.wait();
-        return Err(format!("`git log -p` of {depth} commits is over {} MiB; search fewer commits", MAX_LOG_BYTES >> 20));
+        return Err(format!(
+            "`git log -p` of {depth} commits is over {} MiB; search fewer commits",
+            MAX_LOG_BYTES >> 20
+        ));
     }
     let status = child.wait().map_err(|e| format!("git log failed: {e}"))?;
     if !status.success() {
@@ -96,7 +112,12 @@ pub fn secret_history(root: &Path, depth: usize, scanner: &Scanner) -> Result<Ve
                 f.line = line_no;
                 // git log is newest first: a later entry is an older commit.
                 found.retain(|h| h.finding.fingerprint != f.fingerprint);
-                found.push(HistoryFinding { finding: f, commit: commit.clone(), date: date.clone(), subject: subject.clone() });
+                found.push(HistoryFinding {
+                    finding: f,
+                    commit: commit.clone(),
+                    date: date.clone(),
+                    subject: subject.clone(),
+                });
             }
             line_no = line_no.saturating_add(1);
         }

@@ -82,9 +82,11 @@ pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         return Err(LoadError { path: path.display().to_string(), message: "no such file or directory".to_string() });
     }
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
-        e.depth() == 0 || !crate::files::SKIPPED_DIRS.contains(&e.file_name().to_str().unwrap_or(""))
-    }) {
+    for entry in walkdir::WalkDir::new(path)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !crate::files::SKIPPED_DIRS.contains(&e.file_name().to_str().unwrap_or("")))
+    {
         match entry {
             Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "mlpol") => {
                 out.push(e.into_path());
@@ -101,7 +103,8 @@ pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// Reads a policy file. Invalid UTF-8 is replaced (and reported by the
 /// caller as a diagnostic), never fatal.
 pub fn read_policy(path: &Path) -> Result<(String, bool), LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| LoadError { path: path.display().to_string(), message: e.to_string() })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| LoadError { path: path.display().to_string(), message: e.to_string() })?;
     match String::from_utf8(bytes) {
         Ok(s) => Ok((s, true)),
         Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), false)),

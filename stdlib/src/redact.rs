@@ -49,7 +49,8 @@ fn allowed(candidate: &str) -> bool {
         || candidate.chars().all(|c| c == '*' || c == 'x' || c == 'X');
     // A dotted name (`airflow.api.auth.backend.session`) or a path is a
     // setting, not a secret.
-    let dotted = candidate.split('.').count() > 2 && candidate.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    let dotted = candidate.split('.').count() > 2
+        && candidate.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
     let path = candidate.starts_with('/') && !candidate.contains(char::is_whitespace);
     hex || uuid || placeholder || dotted || path
 }

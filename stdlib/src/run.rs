@@ -171,7 +171,10 @@ pub fn select(program: &Program, only: &[String], min_severity: Option<&str>) ->
     Some(
         metas
             .into_iter()
-            .filter(|m| only.is_empty() || only.iter().any(|o| *o == m.id || m.tags.contains(o) || m.id.starts_with(&format!("{o}."))))
+            .filter(|m| {
+                only.is_empty()
+                    || only.iter().any(|o| *o == m.id || m.tags.contains(o) || m.id.starts_with(&format!("{o}.")))
+            })
             .filter(|m| min_severity.is_none_or(|min| rank(&m.severity) <= rank(min)))
             .map(|m| m.id)
             .collect(),
@@ -227,7 +230,12 @@ pub fn report(program: &Program, results: Vec<CheckResult>, facts: &dyn FactSour
             .config
             .signoffs
             .iter()
-            .map(|s| SignoffReport { kind: s.kind.clone(), name: s.name.clone(), role: s.role.clone(), date: s.date.to_string() })
+            .map(|s| SignoffReport {
+                kind: s.kind.clone(),
+                name: s.name.clone(),
+                role: s.role.clone(),
+                date: s.date.to_string(),
+            })
             .collect(),
         warnings,
     }
@@ -357,7 +365,10 @@ fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [boo
                     (Some(_), None) => false,
                 };
                 if in_scope {
-                    f.suppressed_by = Some(format!("waiver (mlpol.toml:{}): {} — {}, until {}", w.line, w.reason, w.owner, w.expires));
+                    f.suppressed_by = Some(format!(
+                        "waiver (mlpol.toml:{}): {} — {}, until {}",
+                        w.line, w.reason, w.owner, w.expires
+                    ));
                     suppressed.push(f.clone());
                 }
                 !in_scope
@@ -524,7 +535,11 @@ pub fn params(program: &Program, raw: &BTreeMap<String, String>) -> Result<Param
             TypeExprKind::List(inner) => {
                 let elem = match &inner.kind {
                     TypeExprKind::Named(n) => n.text.clone(),
-                    _ => return Err(format!("parameter `{name}` is a list of lists: set it in a policy, not on the command line")),
+                    _ => {
+                        return Err(format!(
+                            "parameter `{name}` is a list of lists: set it in a policy, not on the command line"
+                        ))
+                    }
                 };
                 let mut xs = Vec::new();
                 for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -532,7 +547,9 @@ pub fn params(program: &Program, raw: &BTreeMap<String, String>) -> Result<Param
                 }
                 Value::list(xs)
             }
-            TypeExprKind::Map(_) => return Err(format!("parameter `{name}` is a map: set it in a policy, not on the command line")),
+            TypeExprKind::Map(_) => {
+                return Err(format!("parameter `{name}` is a map: set it in a policy, not on the command line"))
+            }
         };
         out.insert(name.clone(), v);
     }

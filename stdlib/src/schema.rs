@@ -22,9 +22,17 @@ pub fn schema() -> Schema {
             ("gid", Type::Int, "Owner group id."),
             ("link", Type::optional(Type::Str), "Target of a symbolic link."),
             ("binary", Type::Bool, "True when the first 8 KiB contain a NUL byte."),
-            ("gitignored", Type::Bool, "True when the target's `.gitignore` files (and `.git/info/exclude`) ignore it."),
+            (
+                "gitignored",
+                Type::Bool,
+                "True when the target's `.gitignore` files (and `.git/info/exclude`) ignore it.",
+            ),
             ("dvcignored", Type::Bool, "True when the target's `.dvcignore` files ignore it."),
-            ("tracked", Type::optional(Type::Bool), "True when git tracks it; null when the target is not in a git work tree."),
+            (
+                "tracked",
+                Type::optional(Type::Bool),
+                "True when git tracks it; null when the target is not in a git work tree.",
+            ),
         ],
     );
     s.record(
@@ -88,8 +96,15 @@ pub fn schema() -> Schema {
             "Secrets in the target's text files matching the glob (default `**/*`; virtual environments, `node_modules` and build outputs are left out).")
         .function("secrets", "history", &[("depth", Type::Int)], 0, Type::list(Type::record("HistorySecret")), false,
             "Secrets added by the newest `depth` commits (default 1000) of every ref, including ones removed since (`present == false`). An error when the target is not a git repository.");
-    s.namespace("git", "The target's git repository, through the git CLI.")
-        .function("git", "is_repo", &[], 0, Type::Bool, false, "Whether the target is inside a git work tree.");
+    s.namespace("git", "The target's git repository, through the git CLI.").function(
+        "git",
+        "is_repo",
+        &[],
+        0,
+        Type::Bool,
+        false,
+        "Whether the target is inside a git work tree.",
+    );
     s.namespace("doc", "Parsed configuration documents. Every value knows its file and line, so a finding at a value points at it. A file that does not parse makes the check `error`.")
         .function("doc", "parse", &[("file", file())], 1, Type::Doc, false,
             "The file parsed by its name: YAML (`.yaml`, `.yml`, `.dvc`, `MLmodel`), JSON, TOML (`.toml`, `uv.lock`, `poetry.lock`), INI (`.ini`, `.cfg`, `.dvc/config`), dotenv (`.env*`), Dockerfile, pip requirements (`requirements*.txt`) or Python (`.py`).")

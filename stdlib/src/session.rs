@@ -21,7 +21,10 @@ use std::sync::Mutex;
 pub const MAX_ROUNDS: usize = 16;
 
 pub enum Source {
-    Live { collectors: Collectors, runtime: tokio::runtime::Runtime },
+    Live {
+        collectors: Collectors,
+        runtime: tokio::runtime::Runtime,
+    },
     /// Replay of a snapshot: every fact is there or is an error.
     Replay,
 }
@@ -46,7 +49,14 @@ impl Session {
             .build()
             .map_err(|e| format!("cannot start the collector runtime: {e}"))?;
         let config = EvalConfig::new(&program.db, params, 0, false);
-        Ok(Session { program, config, source: Source::Live { collectors, runtime }, extra: Mutex::default(), calls: Mutex::default(), rounds: 0 })
+        Ok(Session {
+            program,
+            config,
+            source: Source::Live { collectors, runtime },
+            extra: Mutex::default(),
+            calls: Mutex::default(),
+            rounds: 0,
+        })
     }
 
     pub fn replay(mut program: Program, params: Params, snapshot: &Snapshot) -> Session {
@@ -60,11 +70,22 @@ impl Session {
             let _ = program.db.set_fact(key, value);
         }
         let config = EvalConfig::new(&program.db, params, 0, true);
-        Session { program, config, source: Source::Replay, extra: Mutex::new(extra), calls: Mutex::default(), rounds: 0 }
+        Session {
+            program,
+            config,
+            source: Source::Replay,
+            extra: Mutex::new(extra),
+            calls: Mutex::default(),
+            rounds: 0,
+        }
     }
 
     /// Evaluates the selected checks, collecting facts as they are needed.
-    pub fn evaluate(&mut self, only: Option<&BTreeSet<String>>, progress: &mut dyn FnMut(usize, usize)) -> Vec<CheckResult> {
+    pub fn evaluate(
+        &mut self,
+        only: Option<&BTreeSet<String>>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Vec<CheckResult> {
         self.rounds = 0;
         loop {
             let outcomes = eval::eval_workspace(&self.program.db, self.program.ws, self.config, only);

@@ -1,15 +1,9 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! Document parsers: values, provenance lines, malformed and hostile input.
 
 use mlpol_lang::value::{Kind, Value};
 use mlpol_stdlib::docs::{
-    format_for, parse, parse_dotenv, parse_ini, parse_json, parse_toml, parse_yaml, DocError,
-    Format,
+    format_for, parse, parse_dotenv, parse_ini, parse_json, parse_toml, parse_yaml, DocError, Format,
 };
 use std::time::{Duration, Instant};
 
@@ -20,16 +14,10 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     let mut cur = v;
     for step in path {
         cur = match &cur.kind {
-            Kind::Map(_) => cur
-                .get(step)
-                .unwrap_or_else(|| panic!("no key {step:?} in {cur}")),
+            Kind::Map(_) => cur.get(step).unwrap_or_else(|| panic!("no key {step:?} in {cur}")),
             Kind::List(items) => {
-                let i: usize = step
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{step:?} is not an index"));
-                items
-                    .get(i)
-                    .unwrap_or_else(|| panic!("no element {i} in {cur}"))
+                let i: usize = step.parse().unwrap_or_else(|_| panic!("{step:?} is not an index"));
+                items.get(i).unwrap_or_else(|| panic!("no element {i} in {cur}"))
             }
             _ => panic!("cannot step {step:?} into {cur}"),
         };
@@ -39,19 +27,12 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
 
 fn line(v: &Value, path: &[&str]) -> u32 {
     let value = at(v, path);
-    let origin = value
-        .origin
-        .as_ref()
-        .unwrap_or_else(|| panic!("{path:?} has no origin"));
-    origin
-        .line
-        .unwrap_or_else(|| panic!("{path:?} has no line"))
+    let origin = value.origin.as_ref().unwrap_or_else(|| panic!("{path:?} has no origin"));
+    origin.line.unwrap_or_else(|| panic!("{path:?} has no line"))
 }
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    at(v, path)
-        .as_str()
-        .unwrap_or_else(|| panic!("{path:?} is not a string: {}", at(v, path)))
+    at(v, path).as_str().unwrap_or_else(|| panic!("{path:?} is not a string: {}", at(v, path)))
 }
 
 fn keys(v: &Value, path: &[&str]) -> Vec<String> {
@@ -73,15 +54,9 @@ fn len(v: &Value, path: &[&str]) -> usize {
 fn assert_all_located(v: &Value, path: &str) {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
-        let origin = v
-            .origin
-            .as_ref()
-            .unwrap_or_else(|| panic!("value without origin: {v}"));
+        let origin = v.origin.as_ref().unwrap_or_else(|| panic!("value without origin: {v}"));
         assert_eq!(origin.path.as_deref(), Some(path));
-        assert!(
-            origin.line.is_some_and(|l| l >= 1),
-            "value without line: {v}"
-        );
+        assert!(origin.line.is_some_and(|l| l >= 1), "value without line: {v}");
         assert_eq!(origin.uri, None);
         match &v.kind {
             Kind::List(items) => stack.extend(items.iter()),
@@ -138,10 +113,7 @@ fn yaml_docker_compose() {
 
     assert_eq!(text(&v, &["services", "web", "user"]), "1000:1000");
     assert_eq!(line(&v, &["services", "web", "user"]), 10);
-    assert_eq!(
-        at(&v, &["services", "web", "read_only"]).kind,
-        Kind::Bool(true)
-    );
+    assert_eq!(at(&v, &["services", "web", "read_only"]).kind, Kind::Bool(true));
     assert_eq!(line(&v, &["services", "web", "read_only"]), 11);
     assert_eq!(text(&v, &["services", "web", "mem_limit"]), "2g");
     assert_eq!(line(&v, &["services", "web", "mem_limit"]), 12);
@@ -151,19 +123,10 @@ fn yaml_docker_compose() {
     assert_eq!(len(&v, &["services", "web", "ports"]), 2);
     assert_eq!(text(&v, &["services", "web", "ports", "0"]), "8080:8080");
     assert_eq!(line(&v, &["services", "web", "ports", "0"]), 14);
-    assert_eq!(
-        text(&v, &["services", "web", "ports", "1"]),
-        "127.0.0.1:9090:9090"
-    );
+    assert_eq!(text(&v, &["services", "web", "ports", "1"]), "127.0.0.1:9090:9090");
     assert_eq!(line(&v, &["services", "web", "ports", "1"]), 15);
-    assert_eq!(
-        text(&v, &["services", "web", "environment", "DEBUG"]),
-        "false"
-    );
-    assert_eq!(
-        at(&v, &["services", "web", "environment", "WORKERS"]).kind,
-        Kind::Int(4)
-    );
+    assert_eq!(text(&v, &["services", "web", "environment", "DEBUG"]), "false");
+    assert_eq!(at(&v, &["services", "web", "environment", "WORKERS"]).kind, Kind::Int(4));
     assert_eq!(line(&v, &["services", "web", "environment", "WORKERS"]), 19);
 
     // Merge key: explicit keys win, merged ones keep their own lines.
@@ -212,34 +175,16 @@ fn yaml_mlmodel() {
     assert_eq!(format_for("models/fraud/MLmodel"), Some(Format::Yaml));
     let v = parse(Format::Yaml, "models/fraud/MLmodel", MLMODEL).unwrap();
     assert_all_located(&v, "models/fraud/MLmodel");
-    assert_eq!(
-        text(&v, &["flavors", "sklearn", "serialization_format"]),
-        "cloudpickle"
-    );
-    assert_eq!(
-        line(&v, &["flavors", "sklearn", "serialization_format"]),
-        14
-    );
+    assert_eq!(text(&v, &["flavors", "sklearn", "serialization_format"]), "cloudpickle");
+    assert_eq!(line(&v, &["flavors", "sklearn", "serialization_format"]), 14);
     assert_eq!(line(&v, &["flavors", "sklearn"]), 11);
     assert_eq!(at(&v, &["flavors", "sklearn", "code"]).kind, Kind::Null);
-    assert_eq!(
-        text(&v, &["flavors", "python_function", "python_version"]),
-        "3.10.12"
-    );
-    assert_eq!(
-        text(&v, &["flavors", "sklearn", "sklearn_version"]),
-        "1.3.0"
-    );
+    assert_eq!(text(&v, &["flavors", "python_function", "python_version"]), "3.10.12");
+    assert_eq!(text(&v, &["flavors", "sklearn", "sklearn_version"]), "1.3.0");
     assert_eq!(at(&v, &["model_size_bytes"]).kind, Kind::Int(1_048_576));
-    assert_eq!(
-        text(&v, &["signature", "inputs"]),
-        r#"[{"type": "double", "name": "x", "required": true}]"#
-    );
+    assert_eq!(text(&v, &["signature", "inputs"]), r#"[{"type": "double", "name": "x", "required": true}]"#);
     assert_eq!(line(&v, &["signature", "inputs"]), 21);
-    assert_eq!(
-        text(&v, &["utc_time_created"]),
-        "2024-06-01 12:00:00.000000"
-    );
+    assert_eq!(text(&v, &["utc_time_created"]), "2024-06-01 12:00:00.000000");
     assert_eq!(line(&v, &["utc_time_created"]), 24);
 }
 
@@ -356,21 +301,11 @@ fn yaml_keys_duplicates_and_documents() {
 
 #[test]
 fn yaml_malformed() {
-    let e = parse_yaml(
-        "bad.yaml",
-        "services:\n  web:\n    image: x\n   user: root\n",
-    )
-    .unwrap_err();
+    let e = parse_yaml("bad.yaml", "services:\n  web:\n    image: x\n   user: root\n").unwrap_err();
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.to_string().starts_with("bad.yaml:4: "), "{e}");
-    assert_eq!(
-        err_line(parse_yaml("bad.yaml", "a:\n  b: 1\n c: 2\n")),
-        Some(3)
-    );
-    assert_eq!(
-        err_line(parse_yaml("bad.yaml", "a: [1, 2\nb: 3\n")).map(|l| l >= 2),
-        Some(true)
-    );
+    assert_eq!(err_line(parse_yaml("bad.yaml", "a:\n  b: 1\n c: 2\n")), Some(3));
+    assert_eq!(err_line(parse_yaml("bad.yaml", "a: [1, 2\nb: 3\n")).map(|l| l >= 2), Some(true));
     assert!(parse_yaml("bad.yaml", "a: *nope\n").is_err());
     // A self-referencing anchor cannot be expanded.
     assert!(parse_yaml("bad.yaml", "a: &x [*x]\n").is_err());
@@ -399,16 +334,8 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
     // Deep values aliased into deep places: bounded by depth, not only size.
     let mut deep = String::new();
     for i in 0..40 {
-        let prev = if i == 0 {
-            "0".to_string()
-        } else {
-            format!("*a{}", i - 1)
-        };
-        deep.push_str(&format!(
-            "k{i}: &a{i} {}{prev}{}\n",
-            "[".repeat(20),
-            "]".repeat(20)
-        ));
+        let prev = if i == 0 { "0".to_string() } else { format!("*a{}", i - 1) };
+        deep.push_str(&format!("k{i}: &a{i} {}{prev}{}\n", "[".repeat(20), "]".repeat(20)));
     }
     let start = Instant::now();
     let e = parse_yaml("deep-alias.yaml", &deep).unwrap_err();
@@ -425,9 +352,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let deep_map = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
     assert!(parse_yaml("deep.yaml", &deep_map).is_err());
     assert!(parse_json("deep.json", &deep_map).is_err());
-    let block: String = (0..1000)
-        .map(|i| format!("{}k:\n", " ".repeat(i)))
-        .collect();
+    let block: String = (0..1000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
     assert!(parse_yaml("deep.yaml", &block).is_err());
     let dashes = format!("{}x\n", "- ".repeat(10_000));
     assert!(parse_yaml("deep.yaml", &dashes).is_err());
@@ -469,26 +394,12 @@ fn json_package() {
     assert_all_located(&v, "web/package.json");
     assert_eq!(
         keys(&v, &[]),
-        [
-            "name",
-            "version",
-            "private",
-            "scripts",
-            "dependencies",
-            "engines",
-            "bigNumber",
-            "emoji",
-            "nums",
-            "<<"
-        ]
+        ["name", "version", "private", "scripts", "dependencies", "engines", "bigNumber", "emoji", "nums", "<<"]
     );
     assert_eq!(text(&v, &["name"]), "model-ui");
     assert_eq!(line(&v, &["name"]), 2);
     assert_eq!(at(&v, &["private"]).kind, Kind::Bool(true));
-    assert_eq!(
-        text(&v, &["scripts", "postinstall"]),
-        "node scripts/fetch-model.js"
-    );
+    assert_eq!(text(&v, &["scripts", "postinstall"]), "node scripts/fetch-model.js");
     assert_eq!(line(&v, &["scripts", "postinstall"]), 7);
     assert_eq!(text(&v, &["scripts", "build"]), "vite build");
     assert_eq!(line(&v, &["scripts", "build"]), 6);
@@ -565,44 +476,23 @@ fn toml_pyproject() {
     let v = parse_toml("pyproject.toml", PYPROJECT).unwrap();
     assert_all_located(&v, "pyproject.toml");
     assert_eq!(keys(&v, &[]), ["build-system", "project", "tool"]);
-    assert_eq!(
-        keys(&v, &["project"]),
-        [
-            "name",
-            "version",
-            "requires-python",
-            "dependencies",
-            "optional-dependencies"
-        ]
-    );
+    assert_eq!(keys(&v, &["project"]), ["name", "version", "requires-python", "dependencies", "optional-dependencies"]);
     assert_eq!(line(&v, &["project"]), 5);
     assert_eq!(text(&v, &["project", "name"]), "fraud-model");
     assert_eq!(line(&v, &["project", "name"]), 6);
     assert_eq!(line(&v, &["project", "dependencies"]), 9);
-    assert_eq!(
-        text(&v, &["project", "dependencies", "1"]),
-        "mlflow==2.14.1"
-    );
+    assert_eq!(text(&v, &["project", "dependencies", "1"]), "mlflow==2.14.1");
     assert_eq!(line(&v, &["project", "dependencies", "1"]), 11);
     assert_eq!(line(&v, &["project", "optional-dependencies"]), 15);
-    assert_eq!(
-        text(&v, &["tool", "uv", "index-url"]),
-        "http://pypi.internal/simple"
-    );
+    assert_eq!(text(&v, &["tool", "uv", "index-url"]), "http://pypi.internal/simple");
     assert_eq!(line(&v, &["tool", "uv", "index-url"]), 19);
     assert_eq!(line(&v, &["tool", "uv", "trusted-host", "0"]), 20);
     assert_eq!(len(&v, &["tool", "uv", "index"]), 2);
     assert_eq!(line(&v, &["tool", "uv", "index", "0"]), 22);
     assert_eq!(line(&v, &["tool", "uv", "index", "1"]), 26);
-    assert_eq!(
-        text(&v, &["tool", "uv", "index", "1", "url"]),
-        "https://download.pytorch.org/whl/cpu"
-    );
+    assert_eq!(text(&v, &["tool", "uv", "index", "1", "url"]), "https://download.pytorch.org/whl/cpu");
     assert_eq!(line(&v, &["tool", "uv", "index", "1", "url"]), 28);
-    assert_eq!(
-        at(&v, &["tool", "uv", "index", "1", "explicit"]).kind,
-        Kind::Bool(true)
-    );
+    assert_eq!(at(&v, &["tool", "uv", "index", "1", "explicit"]).kind, Kind::Bool(true));
 }
 
 const UV_LOCK: &str = r#"version = 1
@@ -636,50 +526,23 @@ fn toml_uv_lock() {
     assert_eq!(line(&v, &["package"]), 4);
     assert_eq!(line(&v, &["package", "0"]), 4);
     assert_eq!(line(&v, &["package", "1"]), 13);
-    assert_eq!(
-        keys(&v, &["package", "0"]),
-        ["name", "version", "source", "sdist", "wheels"]
-    );
-    assert_eq!(
-        text(&v, &["package", "1", "source", "registry"]),
-        "https://download.pytorch.org/whl/cpu"
-    );
+    assert_eq!(keys(&v, &["package", "0"]), ["name", "version", "source", "sdist", "wheels"]);
+    assert_eq!(text(&v, &["package", "1", "source", "registry"]), "https://download.pytorch.org/whl/cpu");
     assert_eq!(line(&v, &["package", "1", "source", "registry"]), 16);
-    assert_eq!(
-        at(&v, &["package", "0", "sdist", "size"]).kind,
-        Kind::Int(5_242_880)
-    );
+    assert_eq!(at(&v, &["package", "0", "sdist", "size"]).kind, Kind::Int(5_242_880));
     assert_eq!(line(&v, &["package", "0", "wheels", "0"]), 10);
-    assert_eq!(
-        at(&v, &["package", "0", "wheels", "0", "size"]).kind,
-        Kind::Int(16)
-    );
-    assert_eq!(
-        text(&v, &["package", "0", "wheels", "0", "upload-time"]),
-        "2024-06-01T12:00:00Z"
-    );
-    assert_eq!(
-        at(&v, &["package", "1", "ratio"]).kind,
-        Kind::Float(10.5e10)
-    );
+    assert_eq!(at(&v, &["package", "0", "wheels", "0", "size"]).kind, Kind::Int(16));
+    assert_eq!(text(&v, &["package", "0", "wheels", "0", "upload-time"]), "2024-06-01T12:00:00Z");
+    assert_eq!(at(&v, &["package", "1", "ratio"]).kind, Kind::Float(10.5e10));
 }
 
 #[test]
 fn toml_malformed() {
     let e = parse_toml("p.toml", "x = 1\na = \ny = 2\n").unwrap_err();
     assert_eq!(e.line, Some(2), "{e}");
-    assert_eq!(
-        err_line(parse_toml("p.toml", "[a]\nx = 1\n[a]\nx = 2\n")),
-        Some(3)
-    );
-    assert_eq!(
-        err_line(parse_toml("p.toml", "a = 1\nb = \"unterminated\n")),
-        Some(2)
-    );
-    assert_eq!(
-        err_line(parse_toml("p.toml", "a = 1\nb = 99999999999999999999\n")),
-        Some(2)
-    );
+    assert_eq!(err_line(parse_toml("p.toml", "[a]\nx = 1\n[a]\nx = 2\n")), Some(3));
+    assert_eq!(err_line(parse_toml("p.toml", "a = 1\nb = \"unterminated\n")), Some(2));
+    assert_eq!(err_line(parse_toml("p.toml", "a = 1\nb = 99999999999999999999\n")), Some(2));
     let e = parse_toml("p.toml", "a = \n").unwrap_err();
     assert!(!e.message.is_empty() && !e.message.contains('\n'), "{e:?}");
 }
@@ -747,10 +610,7 @@ fn ini_airflow_cfg() {
     assert_eq!(text(&v, &["webserver", "authenticate"]), "True");
     assert_eq!(line(&v, &["webserver", "authenticate"]), 9);
     assert_eq!(line(&v, &["webserver"]), 8);
-    assert_eq!(
-        text(&v, &["webserver", "expose_config"]),
-        "False  ; inline comments are kept"
-    );
+    assert_eq!(text(&v, &["webserver", "expose_config"]), "False  ; inline comments are kept");
     assert_eq!(text(&v, &["webserver", "secret_key"]), "temporary_key");
     assert_eq!(
         text(&v, &["api", "auth_backends"]),
@@ -779,10 +639,7 @@ fn ini_mlflow_basic_auth() {
     assert_eq!(text(&v, &["mlflow", "admin_username"]), "admin");
     assert_eq!(text(&v, &["mlflow", "admin_password"]), "password1234");
     assert_eq!(line(&v, &["mlflow", "admin_password"]), 5);
-    assert_eq!(
-        text(&v, &["mlflow", "authorization_function"]),
-        "mlflow.server.auth:authenticate_request_basic_auth"
-    );
+    assert_eq!(text(&v, &["mlflow", "authorization_function"]), "mlflow.server.auth:authenticate_request_basic_auth");
 }
 
 #[test]
@@ -801,21 +658,11 @@ fn ini_defaults_and_duplicates() {
 
 #[test]
 fn ini_malformed() {
-    let e = parse_ini(
-        "basic_auth.ini",
-        "; settings\nadmin_password = x\n[mlflow]\n",
-    )
-    .unwrap_err();
+    let e = parse_ini("basic_auth.ini", "; settings\nadmin_password = x\n[mlflow]\n").unwrap_err();
     assert_eq!(e.line, Some(2));
     assert_eq!(e.message, "key outside of any section");
-    assert_eq!(
-        e.to_string(),
-        "basic_auth.ini:2: key outside of any section"
-    );
-    assert_eq!(
-        err_line(parse_ini("a.ini", "[s]\nok = 1\njust words\n")),
-        Some(3)
-    );
+    assert_eq!(e.to_string(), "basic_auth.ini:2: key outside of any section");
+    assert_eq!(err_line(parse_ini("a.ini", "[s]\nok = 1\njust words\n")), Some(3));
     assert_eq!(err_line(parse_ini("a.ini", "[s]\n= value\n")), Some(2));
     assert!(parse_ini("a.ini", "").unwrap().get("x").is_none());
 }
@@ -847,10 +694,7 @@ fn dotenv_file() {
     assert_eq!(line(&v, &["MLFLOW_TRACKING_URI"]), 2);
     assert_eq!(text(&v, &["AWS_ACCESS_KEY_ID"]), "AKIAIOSFODNN7EXAMPLE");
     assert_eq!(line(&v, &["AWS_ACCESS_KEY_ID"]), 3);
-    assert_eq!(
-        text(&v, &["AWS_SECRET_ACCESS_KEY"]),
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCY\\nEXAMPLEKEY"
-    );
+    assert_eq!(text(&v, &["AWS_SECRET_ACCESS_KEY"]), "wJalrXUtnFEMI/K7MDENG/bPxRfiCY\\nEXAMPLEKEY");
     assert_eq!(text(&v, &["WANDB_API_KEY"]), "abc\n123 \"q\"");
     assert_eq!(line(&v, &["WANDB_API_KEY"]), 5);
     assert_eq!(text(&v, &["EMPTY"]), "");
@@ -867,10 +711,7 @@ fn dotenv_file() {
 fn dotenv_malformed() {
     let e = parse_dotenv(".env", "A=1\n# ok\nTHIS LINE IS BROKEN\n").unwrap_err();
     assert_eq!(e.line, Some(3), "{e}");
-    assert_eq!(
-        err_line(parse_dotenv(".env", "A=1\nB=\"never closed\nC=3\n")),
-        Some(2)
-    );
+    assert_eq!(err_line(parse_dotenv(".env", "A=1\nB=\"never closed\nC=3\n")), Some(2));
     assert_eq!(err_line(parse_dotenv(".env", "A=1\nBAD KEY=2\n")), Some(2));
     assert_eq!(err_line(parse_dotenv(".env", "A='x' y\n")), Some(1));
 }
@@ -908,27 +749,13 @@ fn formats_by_name() {
 
 #[test]
 fn errors_display_and_size_limit() {
-    let e = DocError {
-        path: "a.yaml".into(),
-        line: Some(3),
-        message: "bad".into(),
-    };
+    let e = DocError { path: "a.yaml".into(), line: Some(3), message: "bad".into() };
     assert_eq!(e.to_string(), "a.yaml:3: bad");
-    let e = DocError {
-        path: "a.yaml".into(),
-        line: None,
-        message: "bad".into(),
-    };
+    let e = DocError { path: "a.yaml".into(), line: None, message: "bad".into() };
     assert_eq!(e.to_string(), "a.yaml: bad");
 
     let big = "a".repeat(16 * 1024 * 1024 + 1);
-    for format in [
-        Format::Yaml,
-        Format::Json,
-        Format::Toml,
-        Format::Ini,
-        Format::Dotenv,
-    ] {
+    for format in [Format::Yaml, Format::Json, Format::Toml, Format::Ini, Format::Dotenv] {
         let e = parse(format, "big", &big).unwrap_err();
         assert_eq!(e.line, None);
         assert!(e.message.contains("too large"), "{e}");
@@ -942,15 +769,9 @@ fn errors_display_and_size_limit() {
         parse_dotenv("x", "k").unwrap_err(),
     ];
     for e in errors {
-        assert!(
-            !e.message.ends_with('.') && !e.message.contains('\n'),
-            "{e:?}"
-        );
+        assert!(!e.message.ends_with('.') && !e.message.contains('\n'), "{e:?}");
         let first = e.message.chars().next().unwrap();
-        assert!(
-            !first.is_uppercase() || e.message.chars().nth(1).is_some_and(char::is_uppercase),
-            "{e:?}"
-        );
+        assert!(!first.is_uppercase() || e.message.chars().nth(1).is_some_and(char::is_uppercase), "{e:?}");
     }
 }
 
@@ -985,13 +806,7 @@ fn random_input_never_panics() {
             })
             .collect();
         let text = String::from_utf8_lossy(&bytes);
-        for format in [
-            Format::Yaml,
-            Format::Json,
-            Format::Toml,
-            Format::Ini,
-            Format::Dotenv,
-        ] {
+        for format in [Format::Yaml, Format::Json, Format::Toml, Format::Ini, Format::Dotenv] {
             if let Ok(v) = parse(format, "fuzz", &text) {
                 let _ = v.to_string();
             }
@@ -1002,13 +817,7 @@ fn random_input_never_panics() {
 
 #[test]
 fn binary_input_is_refused() {
-    for format in [
-        Format::Yaml,
-        Format::Json,
-        Format::Toml,
-        Format::Ini,
-        Format::Dotenv,
-    ] {
+    for format in [Format::Yaml, Format::Json, Format::Toml, Format::Ini, Format::Dotenv] {
         let e = parse(format, "blob", "[s]\nk = 1\n\0\x01\x02").unwrap_err();
         assert_eq!(e.line, Some(3), "{format:?}: {e}");
     }

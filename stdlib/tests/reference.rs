@@ -67,5 +67,8 @@ fn the_language_reference_tables_match_the_code() {
         std::fs::write(&path, &expected).unwrap();
         return;
     }
-    assert!(doc == expected, "docs/language.md is out of date: run `MLPOL_BLESS=1 cargo test -p mlpol-stdlib --test reference`");
+    assert!(
+        doc == expected,
+        "docs/language.md is out of date: run `MLPOL_BLESS=1 cargo test -p mlpol-stdlib --test reference`"
+    );
 }

@@ -160,7 +160,10 @@ fn a_memory_collector_serves_unit_tests() {
     facts.insert(r#"files.glob("*.yml")"#.to_string(), Ok(Value::list(vec![])));
     facts.insert(r#"files.glob("*.pkl")"#.to_string(), Ok(Value::list(vec![])));
     facts.insert(r#"files.exists("README.md")"#.to_string(), Err(FactError::new("permission denied")));
-    let collectors = Collectors::new(Arc::new(schema()), vec![Arc::new(MemoryCollector { namespaces: vec!["files", "doc"], facts })]);
+    let collectors = Collectors::new(
+        Arc::new(schema()),
+        vec![Arc::new(MemoryCollector { namespaces: vec!["files", "doc"], facts })],
+    );
     let mut session = Session::live(program, Params::new(), collectors).unwrap();
     let results = session.evaluate(None, &mut |_, _| {});
     assert_eq!(status(&results, "t.compose"), Status::Pass);
@@ -172,7 +175,15 @@ fn a_memory_collector_serves_unit_tests() {
 fn offline_skips_the_checks_that_need_the_network() {
     use mlpol_lang::types::Type;
     let mut s = schema();
-    s.namespace("http", "HTTP probes.").function("http", "status", &[("url", Type::Str)], 1, Type::Int, true, "The status code.");
+    s.namespace("http", "HTTP probes.").function(
+        "http",
+        "status",
+        &[("url", Type::Str)],
+        1,
+        Type::Int,
+        true,
+        "The status code.",
+    );
     let s = Arc::new(s);
     let policy = "check t.net {\n  title = \"MLFlow Authentication Enabled\"\n  section = [\"S\"]\n  severity = critical\n  require http.status(\"http://127.0.0.1:9/\") == 401\n}\ncheck t.local {\n  title = \"T\"\n  section = [\"S\"]\n  severity = low\n  require files.exists(\"x\") == false\n}\n";
     let program = Program::with_schema(vec![("p.mlpol".to_string(), policy.to_string())], false, s.clone());

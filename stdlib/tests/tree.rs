@@ -68,7 +68,15 @@ fn permission_bits_kinds_and_links_are_facts() {
     let files = glob(&repo, "workspace/*");
     let modes: Vec<(String, i64)> = files
         .iter()
-        .map(|f| (field(f, "name").as_str().unwrap().to_string(), match field(f, "mode").kind { Kind::Int(n) => n, _ => -1 }))
+        .map(|f| {
+            (
+                field(f, "name").as_str().unwrap().to_string(),
+                match field(f, "mode").kind {
+                    Kind::Int(n) => n,
+                    _ => -1,
+                },
+            )
+        })
         .collect();
     assert_eq!(modes, vec![("data.csv".to_string(), 0o644), ("run.sh".to_string(), 0o700)]);
     let link = fact(&repo, "files", "get", vec![Value::str("workspace/link.csv")]).unwrap();
@@ -153,7 +161,11 @@ fn an_unreadable_directory_makes_facts_that_could_look_into_it_errors() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && stdout.contains("1 passed"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::set_permissions(dir.join("closed"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
@@ -176,7 +188,10 @@ fn check_unreadable(dir: &Path) {
     let text = fact(&repo, "files", "text", vec![Value::str("open/secret.txt")]).unwrap_err();
     assert_eq!(text.message, "cannot read: permission denied");
     let scan = fact(&repo, "secrets", "scan", vec![Value::str("open/*")]).unwrap_err();
-    assert_eq!((scan.message.as_str(), scan.origin.unwrap().path.unwrap().as_str()), ("cannot read: permission denied", "open/secret.txt"));
+    assert_eq!(
+        (scan.message.as_str(), scan.origin.unwrap().path.unwrap().as_str()),
+        ("cannot read: permission denied", "open/secret.txt")
+    );
 }
 
 #[test]

@@ -5,7 +5,13 @@ use crate::*;
 #[test]
 fn check_reports_json_diagnostics_with_positions_and_exit_2() {
     let dir = temp_dir("check");
-    write(&dir, &[("bad.mlpol", "check a.b {\n  title = \"T\"\n  severity = critical\n  section = [\"S\"]\n  require lenn([]) == 0\n}\n")]);
+    write(
+        &dir,
+        &[(
+            "bad.mlpol",
+            "check a.b {\n  title = \"T\"\n  severity = critical\n  section = [\"S\"]\n  require lenn([]) == 0\n}\n",
+        )],
+    );
     let out = mlpol(&dir, &["check", "bad.mlpol", "--format", "json"]);
     assert_eq!(out.code, 2);
     let diags = out.json();
@@ -48,10 +54,17 @@ fn invalid_utf8_in_a_policy_is_a_diagnostic() {
 
 #[test]
 fn list_shows_every_check_with_its_title() {
-    let out = mlpol(&repo_root(), &["list", "--format", "json", "--no-stdlib", "--policy", "tests/fixtures/demo-platform/policies"]);
+    let out = mlpol(
+        &repo_root(),
+        &["list", "--format", "json", "--no-stdlib", "--policy", "tests/fixtures/demo-platform/policies"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let list = out.json();
-    assert!(list.as_array().unwrap().iter().any(|m| m["id"] == "team.models.small" && m["title"] == "Model Protection"));
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == "team.models.small" && m["title"] == "Model Protection"));
 }
 
 #[test]

@@ -42,7 +42,12 @@ fn findings_point_at_the_offending_line() {
     assert!(!out.stdout.contains(&fake_key_id()), "secret leaked into the report");
 
     let compose = check(&report, "docker.compose.isolation");
-    let root = compose["findings"].as_array().unwrap().iter().find(|f| f["message"].as_str().unwrap().contains("runs as root")).unwrap();
+    let root = compose["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("runs as root"))
+        .unwrap();
     assert_eq!(root["location"]["line"], 4);
     assert_eq!(check(&report, "secrets.config_files.gitignored")["status"], "fail");
     assert_eq!(report["score"]["critical"]["percent"], 0.0);
@@ -61,7 +66,8 @@ fn replaying_recorded_facts_gives_the_same_report() {
     let replay = mlpol(&other, &["eval", ".", "--facts", "facts.json", "--format", "json"]);
     assert_eq!(replay.code, live.code);
     assert_eq!(replay.stdout, live.stdout);
-    let snapshot: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(other.join("facts.json")).unwrap()).unwrap();
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(other.join("facts.json")).unwrap()).unwrap();
     assert!(snapshot["facts"]["doc.ini(@\".dvc/config\")"]["ok"].is_object(), "the snapshot records parsed documents");
 }
 
@@ -169,7 +175,8 @@ fn inline_ignores_suppress_a_finding_unless_disabled() {
     let c = check(&report, "docker.compose.isolation");
     assert_eq!(c["status"], "pass");
     assert!(c["suppressed"][0]["suppressed_by"].as_str().unwrap().contains("needs root for port 80"));
-    let strict = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--no-inline-ignores", "--format", "json"]);
+    let strict =
+        mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--no-inline-ignores", "--format", "json"]);
     assert_eq!(check(&strict.json(), "docker.compose.isolation")["status"], "fail");
 }
 
@@ -179,8 +186,12 @@ fn mlpol_passes_on_its_own_repository() {
     // repository's mlpol.toml waives them the way a user would.
     let out = mlpol(&repo_root(), &["eval", ".", "--format", "json"]);
     let report = out.json();
-    let failing: Vec<&serde_json::Value> =
-        report["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "pass" && c["status"] != "waived" && c["status"] != "skip").collect();
+    let failing: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "pass" && c["status"] != "waived" && c["status"] != "skip")
+        .collect();
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(out.code, 0);
     // Only the history waiver may go unmatched (in a shallow clone).
@@ -202,7 +213,8 @@ fn the_example_org_policy_flags_unpinned_base_images() {
     let out = mlpol(&dir, &["eval", ".", "--no-stdlib", "--policy", policy.to_str().unwrap(), "--format", "json"]);
     let report = out.json();
     let c = check(&report, "org.docker.base_images_pinned");
-    let lines: Vec<u64> = c["findings"].as_array().unwrap().iter().map(|f| f["location"]["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> =
+        c["findings"].as_array().unwrap().iter().map(|f| f["location"]["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, vec![3, 4], "{c:#}");
     assert_eq!(c["findings"][0]["message"], "`FROM python:latest` does not pin its base image");
 }
@@ -218,7 +230,12 @@ fn dockerfile_checks_report_each_problem_at_its_instruction() {
     let out = mlpol(&insecure, &["eval", ".", "--only", "docker.image", "--format", "json"]);
     let report = out.json();
     let at = |id: &str| -> Vec<u64> {
-        check(&report, id)["findings"].as_array().unwrap().iter().map(|f| f["location"]["line"].as_u64().unwrap()).collect()
+        check(&report, id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["location"]["line"].as_u64().unwrap())
+            .collect()
     };
     assert_eq!(at("docker.image.non_root"), vec![7]);
     assert_eq!(at("docker.image.pinned_base"), vec![4]);
@@ -239,14 +256,19 @@ fn files_skip_in_mlpol_toml_replaces_the_default_skipped_directories() {
     let dir = temp_dir("skip");
     let bad = "services:\n  web:\n    image: x\n    user: root\n";
     write(&dir, &[("vendor/docker-compose.yml", bad), (".venv/lib/docker-compose.yml", bad)]);
-    let ids = |out: &Output| -> usize { check(&out.json(), "docker.compose.isolation")["findings"].as_array().unwrap().len() };
+    let ids = |out: &Output| -> usize {
+        check(&out.json(), "docker.compose.isolation")["findings"].as_array().unwrap().len()
+    };
     let default = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", "json"]);
     assert_eq!(ids(&default), 4, "vendor/ is scanned, .venv/ is not");
     write(&dir, &[("mlpol.toml", "[files]\nskip = [\"vendor\"]\n")]);
     let configured = mlpol(&dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", "json"]);
     let report = configured.json();
     let c = check(&report, "docker.compose.isolation");
-    assert!(c["findings"].as_array().unwrap().iter().all(|f| f["location"]["path"] == ".venv/lib/docker-compose.yml"), "{c:#}");
+    assert!(
+        c["findings"].as_array().unwrap().iter().all(|f| f["location"]["path"] == ".venv/lib/docker-compose.yml"),
+        "{c:#}"
+    );
 }
 
 #[test]
@@ -283,7 +305,9 @@ fn mlflow_checks_find_default_credentials_and_unauthenticated_servers() {
         ],
     );
     let out = mlpol(&hardened, &["eval", ".", "--only", "mlflow", "--format", "json"]);
-    for c in out.json()["checks"].as_array().unwrap().iter().filter(|c| c["id"].as_str().unwrap().starts_with("mlflow.")) {
+    for c in
+        out.json()["checks"].as_array().unwrap().iter().filter(|c| c["id"].as_str().unwrap().starts_with("mlflow."))
+    {
         assert_eq!(c["status"], "pass", "{c:#}");
     }
 }
@@ -327,10 +351,31 @@ fn ports_pins_monitoring_logs_and_run_data_are_checked() {
             ("mlruns/0/abc/params/db_password", &password),
         ],
     );
-    let out = mlpol(&dir, &["eval", ".", "--only", "network", "--only", "deps", "--only", "monitoring", "--only", "logging", "--only", "artifacts", "--format", "json"]);
+    let out = mlpol(
+        &dir,
+        &[
+            "eval",
+            ".",
+            "--only",
+            "network",
+            "--only",
+            "deps",
+            "--only",
+            "monitoring",
+            "--only",
+            "logging",
+            "--only",
+            "artifacts",
+            "--format",
+            "json",
+        ],
+    );
     let report = out.json();
     let lines = |id: &str| locations(&report, id);
-    assert_eq!(lines("network.ports.restricted"), vec!["docker-compose.yml:5", "docker-compose.yml:7", "docker-compose.yml:11"]);
+    assert_eq!(
+        lines("network.ports.restricted"),
+        vec!["docker-compose.yml:5", "docker-compose.yml:7", "docker-compose.yml:11"]
+    );
     assert_eq!(lines("deps.python.pinned"), vec!["requirements.txt:2", "requirements.txt:3", "pyproject.toml:null"]);
     assert_eq!(lines("monitoring.scripts.sanitized"), vec!["silicon/monitor.py:2", "silicon/monitor.py:3"]);
     assert_eq!(lines("logging.redaction"), vec!["logs/app.log:1"]);
@@ -341,7 +386,13 @@ fn ports_pins_monitoring_logs_and_run_data_are_checked() {
 #[test]
 fn procedural_items_need_their_documents_and_a_valid_attestation() {
     let dir = temp_dir("incident");
-    write(&dir, &[(".dvc/config", "[core]\n    remote = s\n"), ("docs/incident-response.md", "# Incident response\n\n## Contacts\n- on-call\n")]);
+    write(
+        &dir,
+        &[
+            (".dvc/config", "[core]\n    remote = s\n"),
+            ("docs/incident-response.md", "# Incident response\n\n## Contacts\n- on-call\n"),
+        ],
+    );
     let out = mlpol(&dir, &["eval", ".", "--only", "incident", "--format", "json"]);
     let report = out.json();
     let plan = check(&report, "incident.response_plan");
@@ -351,7 +402,10 @@ fn procedural_items_need_their_documents_and_a_valid_attestation() {
     assert_eq!(check(&report, "incident.disaster_recovery")["message"], "no disaster recovery plan in the repository");
 
     // The document complete but nobody vouching for it: still failing.
-    write(&dir, &[("docs/incident-response.md", "# Incident response\n\n## Contacts\n- on-call\n\n## Escalation\n1. lead\n")]);
+    write(
+        &dir,
+        &[("docs/incident-response.md", "# Incident response\n\n## Contacts\n- on-call\n\n## Escalation\n1. lead\n")],
+    );
     let out = mlpol(&dir, &["eval", ".", "--only", "incident.response_plan", "--format", "json"]);
     let report = out.json();
     let plan = check(&report, "incident.response_plan");
@@ -387,6 +441,9 @@ fn data_model_and_workspace_checks() {
     assert_eq!(lines("data.pii.tracked_files"), vec!["data/customers.csv:2"]);
     assert!(!out.stdout.contains(&email), "the personal data itself is not printed");
     assert_eq!(lines("models.integrity"), vec!["models/model.pkl:null"]);
-    assert_eq!(lines("models.lineage"), vec!["mlruns/0/r/artifacts/model/MLmodel:null", "mlruns/0/r/artifacts/model/MLmodel:null"]);
+    assert_eq!(
+        lines("models.lineage"),
+        vec!["mlruns/0/r/artifacts/model/MLmodel:null", "mlruns/0/r/artifacts/model/MLmodel:null"]
+    );
     assert_eq!(lines("local.workspace_permissions"), vec!["mlops/workspace:null", "mlops/workspace/notes.txt:null"]);
 }

@@ -37,21 +37,24 @@ fn sarif_validates_against_the_official_schema() {
     let creds = rules.iter().find(|r| r["id"] == "dvc.credentials.not_hardcoded").unwrap();
     assert_eq!(creds["properties"]["security-severity"], "9.5");
     assert_eq!(creds["shortDescription"]["text"], "Credentials Secured");
-    let result = run["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "dvc.credentials.not_hardcoded").unwrap();
+    let result =
+        run["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "dvc.credentials.not_hardcoded").unwrap();
     assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], ".dvc/config");
     assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 5);
     let (Some(python), Some(schema)) = (tool("MLPOL_PYTHON"), tool("MLPOL_SARIF_SCHEMA")) else { return };
-    let out = Command::new(python)
-        .args(["-m", "check_jsonschema", "--schemafile", &schema])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out =
+        Command::new(python).args(["-m", "check_jsonschema", "--schemafile", &schema]).arg(&path).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // GitHub code scanning's ingestion rules, as the SARIF multitool checks
     // them (its exit code is always 0: count error-level results).
     let multitool = std::path::Path::new(&schema).with_file_name("Sarif.Multitool");
     let checked = path.with_extension("checked.sarif");
-    let out = Command::new(&multitool).args(["validate", "--rule-kind", "Gh;Sarif", "-o"]).arg(&checked).arg(&path).output().unwrap();
+    let out = Command::new(&multitool)
+        .args(["validate", "--rule-kind", "Gh;Sarif", "-o"])
+        .arg(&checked)
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(checked.exists(), "{}", String::from_utf8_lossy(&out.stdout));
     let validation: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&checked).unwrap()).unwrap();
     let errors: Vec<&serde_json::Value> = validation["runs"][0]["results"]
@@ -80,7 +83,10 @@ fn junit_parses_with_junitparser() {
     let (path, text) = report("junit");
     assert!(text.contains("<testsuite name=\"Authentication &amp; Authorization › DVC Remote Storage\""));
     assert!(text.contains("<failure type=\"critical\""));
-    assert!(text.contains("<skipped message=\"waived: waived until 2027-01-01 by o: r &lt;&amp;&gt; &quot;q&quot;\"/>"), "{text}");
+    assert!(
+        text.contains("<skipped message=\"waived: waived until 2027-01-01 by o: r &lt;&amp;&gt; &quot;q&quot;\"/>"),
+        "{text}"
+    );
     let Some(python) = tool("MLPOL_PYTHON") else { return };
     let script = "import sys\nfrom junitparser import JUnitXml, Failure, Skipped\nxml = JUnitXml.fromfile(sys.argv[1])\ncases = [c for s in xml for c in s]\nfailed = sorted(c.name for c in cases if any(isinstance(r, Failure) for r in c.result))\nskipped = sorted(c.name for c in cases if any(isinstance(r, Skipped) for r in c.result))\nprint(len(cases)); print('|'.join(failed)); print('|'.join(skipped))\n";
     let out = Command::new(python).args(["-c", script]).arg(&path).output().unwrap();
@@ -121,20 +127,40 @@ fn json_validates_against_the_documented_schema() {
     let (path, _) = report("json");
     let Some(python) = tool("MLPOL_PYTHON") else { return };
     let schema = repo_root().join("docs/report.schema.json");
-    let out = Command::new(python).args(["-m", "check_jsonschema", "--schemafile"]).arg(&schema).arg(&path).output().unwrap();
+    let out =
+        Command::new(python).args(["-m", "check_jsonschema", "--schemafile"]).arg(&schema).arg(&path).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // And a report with waivers and attestations in it.
     let demo = mlpol(&repo_root(), &["eval", "tests/fixtures/demo-platform", "--format", "json"]);
     let demo_path = path.with_file_name("demo.json");
     std::fs::write(&demo_path, demo.stdout).unwrap();
-    let out = Command::new(tool("MLPOL_PYTHON").unwrap()).args(["-m", "check_jsonschema", "--schemafile"]).arg(&schema).arg(&demo_path).output().unwrap();
+    let out = Command::new(tool("MLPOL_PYTHON").unwrap())
+        .args(["-m", "check_jsonschema", "--schemafile"])
+        .arg(&schema)
+        .arg(&demo_path)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn several_formats_in_one_run() {
     let dir = broken_platform();
-    let out = mlpol(&dir, &["eval", ".", "--format", "json", "--output", "sarif=out.sarif", "--output", "junit=out.xml", "--output", "markdown=out.md"]);
+    let out = mlpol(
+        &dir,
+        &[
+            "eval",
+            ".",
+            "--format",
+            "json",
+            "--output",
+            "sarif=out.sarif",
+            "--output",
+            "junit=out.xml",
+            "--output",
+            "markdown=out.md",
+        ],
+    );
     assert_eq!(out.code, 1);
     let json = out.json();
     assert_eq!(json["score"]["gate"], "fail");

@@ -20,7 +20,12 @@ const POLICY: &str = r#"check team.nvim {
 
 /// `nvim` on the PATH: missing is a failure in CI, a loud skip elsewhere.
 fn nvim() -> Option<&'static str> {
-    let found = Command::new("nvim").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let found = Command::new("nvim")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if found {
         return Some("nvim");
     }
@@ -114,12 +119,10 @@ vim.cmd("qa!")
     let diags: Vec<&&str> = lines.iter().filter(|l| l.starts_with("diag ")).collect();
     assert_eq!(diags, [&"diag 5:11 unknown name `lenn`"], "{written}");
     // Hover on `f.size`: the fact field, its type and its doc.
-    assert!(
-        lines.contains(&"hover ```mlpol|File.size: size|```||Size in bytes."),
-        "unexpected hover:\n{written}"
-    );
+    assert!(lines.contains(&"hover ```mlpol|File.size: size|```||Size in bytes."), "unexpected hover:\n{written}");
     assert!(lines.contains(&"client mlpol"), "{written}");
     // The bundled stdlib was written where the server was told (read-only).
-    let std_copy = std::fs::read_dir(dir.join("cache/mlpol")).unwrap().next().unwrap().unwrap().path().join("std/secrets.mlpol");
+    let std_copy =
+        std::fs::read_dir(dir.join("cache/mlpol")).unwrap().next().unwrap().unwrap().path().join("std/secrets.mlpol");
     assert!(std_copy.is_file(), "{}", std_copy.display());
 }

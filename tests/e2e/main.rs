@@ -25,7 +25,8 @@ pub struct Output {
 
 impl Output {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -48,7 +49,11 @@ pub fn mlpol(dir: &Path, args: &[&str]) -> Output {
 /// A fresh directory under cargo's per-test temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -69,7 +74,12 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check `{id}` in report"))
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check `{id}` in report"))
 }
 
 /// `path:line` of each finding of a check (`path:null` without a line).
@@ -91,7 +101,10 @@ pub fn fake_key_id() -> String {
 /// A platform with problems in every bundled check.
 pub fn broken_platform() -> PathBuf {
     let dir = temp_dir("broken");
-    let dvc = format!("[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/data\n    access_key_id = {}\n", fake_key_id());
+    let dvc = format!(
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/data\n    access_key_id = {}\n",
+        fake_key_id()
+    );
     let train = format!("import boto3\n\naws_access_key_id = \"{}\"\n", fake_key_id());
     write(
         &dir,

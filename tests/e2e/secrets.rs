@@ -46,13 +46,21 @@ fn secrets_reports_redacted_findings_and_exits_1() {
     let rows = out.json();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows:#}");
     let row = &rows[0];
-    assert_eq!((row["rule"].as_str(), row["path"].as_str(), row["line"].as_u64(), row["column"].as_u64()), (Some("database-url-password"), Some("app/db.py"), Some(1), Some(28)));
+    assert_eq!(
+        (row["rule"].as_str(), row["path"].as_str(), row["line"].as_u64(), row["column"].as_u64()),
+        (Some("database-url-password"), Some("app/db.py"), Some(1), Some(28))
+    );
     assert_eq!(row["redacted"], "********");
     assert!(!out.stdout.contains(&fake_password()));
 
     let with_history = mlpol(&dir, &["secrets", ".", "--history", "--format", "json"]);
     let rows = with_history.json();
-    let removed = rows.as_array().unwrap().iter().find(|r| r["rule"] == "aws-access-key-id").expect("the removed key is found in history");
+    let removed = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "aws-access-key-id")
+        .expect("the removed key is found in history");
     assert_eq!(removed["path"], "src/settings.py");
     assert_eq!(removed["present"], false);
     assert_eq!(removed["redacted"], "AKIA*************ZT3");
@@ -67,7 +75,13 @@ fn secrets_reports_redacted_findings_and_exits_1() {
 #[test]
 fn a_clean_repository_exits_0() {
     let dir = temp_dir("clean");
-    write(&dir, &[("app.py", "import os\npassword = os.environ[\"DB_PASSWORD\"]\n"), ("README.md", "Set your password in the vault.\n")]);
+    write(
+        &dir,
+        &[
+            ("app.py", "import os\npassword = os.environ[\"DB_PASSWORD\"]\n"),
+            ("README.md", "Set your password in the vault.\n"),
+        ],
+    );
     let out = mlpol(&dir, &["secrets", "."]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
@@ -81,7 +95,10 @@ fn the_checklist_fails_on_a_secret_removed_from_the_files_but_not_from_history()
     let c = check(&report, "secrets.not_in_code");
     assert_eq!(c["status"], "fail");
     let message = c["findings"][0]["message"].as_str().unwrap();
-    assert!(message.contains("was committed to `src/settings.py`") && message.contains("AKIA*************ZT3"), "{message}");
+    assert!(
+        message.contains("was committed to `src/settings.py`") && message.contains("AKIA*************ZT3"),
+        "{message}"
+    );
     assert!(!out.stdout.contains(&fake_key_id()));
     assert_eq!(out.code, 1);
 }

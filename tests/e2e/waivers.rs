@@ -21,7 +21,10 @@ fn waiver(expires: &str) -> String {
 }
 
 fn run_all(dir: &std::path::Path) -> Vec<(&'static str, Output)> {
-    FORMATS.iter().map(|f| (*f, mlpol(dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", f]))).collect()
+    FORMATS
+        .iter()
+        .map(|f| (*f, mlpol(dir, &["eval", ".", "--only", "docker.compose.isolation", "--format", f])))
+        .collect()
 }
 
 #[test]
@@ -38,7 +41,12 @@ fn an_unexpired_waiver_waives_in_every_format() {
                 assert_eq!(c["waiver"]["reason"], "vendor image, SEC-123");
             }
             "sarif" => assert!(text.contains("\"suppressions\"") && text.contains("vendor image, SEC-123"), "{text}"),
-            "junit" => assert!(text.contains("<skipped message=\"waived: waived until 2027-03-31 by platform-team: vendor image, SEC-123\"/>"), "{text}"),
+            "junit" => assert!(
+                text.contains(
+                    "<skipped message=\"waived: waived until 2027-03-31 by platform-team: vendor image, SEC-123\"/>"
+                ),
+                "{text}"
+            ),
             _ => assert!(text.contains("waived") && text.contains("platform-team"), "{format}: {text}"),
         }
     }
@@ -94,7 +102,9 @@ fn a_path_scoped_waiver_only_covers_its_path() {
 
 #[test]
 fn a_waiver_without_owner_is_a_config_error_naming_its_line() {
-    let dir = compose_platform("[params]\n\n[[waiver]]\ncheck = \"docker.compose.isolation\"\nreason = \"r\"\nexpires = 2027-01-01\n");
+    let dir = compose_platform(
+        "[params]\n\n[[waiver]]\ncheck = \"docker.compose.isolation\"\nreason = \"r\"\nexpires = 2027-01-01\n",
+    );
     for format in FORMATS {
         let out = mlpol(&dir, &["eval", ".", "--format", format]);
         assert_eq!(out.code, 2);

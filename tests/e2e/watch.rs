@@ -47,7 +47,10 @@ fn watch(dir: &std::path::Path) -> Watch {
         .spawn()
         .unwrap();
     let (tx, rx) = mpsc::channel();
-    for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -61,7 +64,8 @@ fn watch(dir: &std::path::Path) -> Watch {
 #[test]
 fn watch_reports_what_became_failing_and_what_was_fixed() {
     let dir = temp_dir("watch");
-    let good = "services:\n  web:\n    image: x\n    user: \"1000\"\n    read_only: true\n    mem_limit: 1g\n    cpus: 1\n";
+    let good =
+        "services:\n  web:\n    image: x\n    user: \"1000\"\n    read_only: true\n    mem_limit: 1g\n    cpus: 1\n";
     write(&dir, &[("docker-compose.yml", good), (".gitignore", ".env\n")]);
     let w = watch(&dir);
     w.until("watching");

@@ -39,7 +39,14 @@ pub fn render(report: &Report, style: &Style) -> String {
     for (section, checks) in sections {
         let _ = writeln!(out, "{}", paint(style, "1", &section));
         for c in checks {
-            let _ = writeln!(out, "  {} {:<8} {}  {}", status_label(style, c.status), c.severity, c.id, paint(style, "2", &c.title));
+            let _ = writeln!(
+                out,
+                "  {} {:<8} {}  {}",
+                status_label(style, c.status),
+                c.severity,
+                c.id,
+                paint(style, "2", &c.title)
+            );
             if (c.status != Status::Pass || c.requires_attestation) && c.findings.is_empty() {
                 let _ = writeln!(out, "           {}", c.message);
             }
@@ -134,7 +141,11 @@ fn strip_ansi(s: &str) -> String {
 fn score_table(report: &Report, style: &Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", paint(style, "1", "Security Score"));
-    let _ = writeln!(out, "  {:<9} {:>7} {:>8} {:>9}  {:>4} {:>4} {:>5} {:>6} {:>4}", "severity", "passed", "percent", "required", "pass", "fail", "error", "waived", "skip");
+    let _ = writeln!(
+        out,
+        "  {:<9} {:>7} {:>8} {:>9}  {:>4} {:>4} {:>5} {:>6} {:>4}",
+        "severity", "passed", "percent", "required", "pass", "fail", "error", "waived", "skip"
+    );
     for (name, s) in report.score.by_severity() {
         let mark = if s.met { paint(style, "32", "ok") } else { paint(style, "31;1", "BELOW") };
         let _ = writeln!(
@@ -151,11 +162,12 @@ fn score_table(report: &Report, style: &Style) -> String {
             s.skip
         );
     }
-    let verdict = if report.score.gate == "pass" {
-        paint(style, "32;1", "PASSED")
-    } else {
-        paint(style, "31;1", "FAILED")
-    };
-    let _ = writeln!(out, "\nGate: {verdict} ({} checks; pass counts pass + waived over every status but skip)", report.checks.len());
+    let verdict =
+        if report.score.gate == "pass" { paint(style, "32;1", "PASSED") } else { paint(style, "31;1", "FAILED") };
+    let _ = writeln!(
+        out,
+        "\nGate: {verdict} ({} checks; pass counts pass + waived over every status but skip)",
+        report.checks.len()
+    );
     out
 }

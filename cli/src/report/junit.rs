@@ -67,24 +67,46 @@ pub fn render(report: &Report) -> String {
             let mut body = String::new();
             for f in &check.findings {
                 let loc = location_text(&f.location);
-                let _ = writeln!(body, "{}{}", if loc.is_empty() { String::new() } else { format!("{loc}: ") }, f.message);
+                let _ =
+                    writeln!(body, "{}{}", if loc.is_empty() { String::new() } else { format!("{loc}: ") }, f.message);
             }
             for f in &check.suppressed {
-                let _ = writeln!(body, "suppressed {}: {} ({})", location_text(&f.location), f.message, f.suppressed_by.as_deref().unwrap_or(""));
+                let _ = writeln!(
+                    body,
+                    "suppressed {}: {} ({})",
+                    location_text(&f.location),
+                    f.message,
+                    f.suppressed_by.as_deref().unwrap_or("")
+                );
             }
             if !check.remediation.is_empty() {
                 let _ = writeln!(body, "remediation: {}", check.remediation);
             }
             match check.status {
                 Status::Fail => {
-                    let _ = write!(out, "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ", check.severity, escape(&check.message), escape(&body));
+                    let _ = write!(
+                        out,
+                        "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
+                        check.severity,
+                        escape(&check.message),
+                        escape(&body)
+                    );
                 }
                 Status::Error => {
-                    let _ = write!(out, "\n      <error type=\"error\" message=\"{}\">{}</error>\n    ", escape(&check.message), escape(&body));
+                    let _ = write!(
+                        out,
+                        "\n      <error type=\"error\" message=\"{}\">{}</error>\n    ",
+                        escape(&check.message),
+                        escape(&body)
+                    );
                 }
                 Status::Skip | Status::Waived => {
                     let prefix = if check.status == Status::Waived { "waived: " } else { "" };
-                    let _ = write!(out, "\n      <skipped message=\"{}\"/>\n    ", escape(&format!("{prefix}{}", check.message)));
+                    let _ = write!(
+                        out,
+                        "\n      <skipped message=\"{}\"/>\n    ",
+                        escape(&format!("{prefix}{}", check.message))
+                    );
                 }
                 Status::Pass => {}
             }
@@ -93,8 +115,15 @@ pub fn render(report: &Report) -> String {
         out.push_str("  </testsuite>\n");
     }
     if !report.warnings.is_empty() {
-        let _ = writeln!(out, "  <testsuite name=\"mlpol configuration\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\">");
-        let _ = writeln!(out, "    <system-err>{}</system-err>", escape(&report.warnings.iter().map(|w| format!("warning: {w}")).collect::<Vec<_>>().join("\n")));
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"mlpol configuration\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\">"
+        );
+        let _ = writeln!(
+            out,
+            "    <system-err>{}</system-err>",
+            escape(&report.warnings.iter().map(|w| format!("warning: {w}")).collect::<Vec<_>>().join("\n"))
+        );
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");

@@ -48,7 +48,10 @@ pub fn render(report: &Report) -> String {
         if !matches!(c.status, Status::Fail | Status::Error | Status::Waived) {
             continue;
         }
-        let mut push = |message: &str, location: Option<&mlpol_stdlib::run::Location>, fingerprint: &str, suppression: Option<String>| {
+        let mut push = |message: &str,
+                        location: Option<&mlpol_stdlib::run::Location>,
+                        fingerprint: &str,
+                        suppression: Option<String>| {
             let mut result = json!({
                 "ruleId": c.id,
                 "ruleIndex": index,

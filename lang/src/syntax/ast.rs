@@ -72,7 +72,10 @@ pub enum ItemKind {
     /// An item that did not parse but whose keyword and name could be read
     /// (`fn helper(` ...): the name stays defined so its uses elsewhere do
     /// not produce follow-on errors.
-    Broken { keyword: String, name: Name },
+    Broken {
+        keyword: String,
+        name: Name,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,15 +163,33 @@ pub struct Stmt {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum StmtKind {
     /// `title = "..."`: check metadata.
-    Meta { key: Name, value: Expr },
+    Meta {
+        key: Name,
+        value: Expr,
+    },
     Let(Let),
     /// `require cond [else [at loc:] message]`
-    Require { cond: Expr, at: Option<Expr>, message: Option<Expr> },
+    Require {
+        cond: Expr,
+        at: Option<Expr>,
+        message: Option<Expr>,
+    },
     /// `skip when cond because reason`
-    Skip { cond: Expr, reason: Expr },
+    Skip {
+        cond: Expr,
+        reason: Expr,
+    },
     /// `for x in xs { ... }`: findings are per element.
-    For { binding: Binding, iter: Expr, body: Vec<Stmt> },
-    If { cond: Expr, then: Vec<Stmt>, otherwise: Vec<Stmt> },
+    For {
+        binding: Binding,
+        iter: Expr,
+        body: Vec<Stmt>,
+    },
+    If {
+        cond: Expr,
+        then: Vec<Stmt>,
+        otherwise: Vec<Stmt>,
+    },
     /// A statement that did not parse.
     Error,
 }
@@ -275,15 +296,40 @@ pub enum ExprKind {
     List(Vec<Expr>),
     Record(Vec<(Name, Expr)>),
     Name(Name),
-    Field { base: Box<Expr>, name: Name },
-    Index { base: Box<Expr>, index: Box<Expr> },
+    Field {
+        base: Box<Expr>,
+        name: Name,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `callee(args)`; `callee` is a name, a field access (`files.glob`,
     /// `x.lower`) or, in error, anything.
-    Call { callee: Box<Expr>, args: Vec<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    Quant { q: Quantifier, binding: Binding, iter: Box<Expr>, body: Box<Expr> },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Quant {
+        q: Quantifier,
+        binding: Binding,
+        iter: Box<Expr>,
+        body: Box<Expr>,
+    },
     Error,
 }
 

@@ -152,19 +152,42 @@ pub enum Token {
 impl Token {
     /// Keywords that begin a top-level item.
     pub fn starts_item(self) -> bool {
-        matches!(
-            self,
-            Token::Module | Token::Import | Token::Param | Token::Let | Token::Fn | Token::Check
-        )
+        matches!(self, Token::Module | Token::Import | Token::Param | Token::Let | Token::Fn | Token::Check)
     }
 
     pub fn is_keyword(self) -> bool {
         use Token::*;
         matches!(
             self,
-            Module | Import | As | Param | Let | Fn | Check | Require | Else | At | Skip | When
-                | Because | For | In | If | Then | All | Any | Count | Filter | Map | Not | And
-                | Or | Matches | True | False | Null
+            Module
+                | Import
+                | As
+                | Param
+                | Let
+                | Fn
+                | Check
+                | Require
+                | Else
+                | At
+                | Skip
+                | When
+                | Because
+                | For
+                | In
+                | If
+                | Then
+                | All
+                | Any
+                | Count
+                | Filter
+                | Map
+                | Not
+                | And
+                | Or
+                | Matches
+                | True
+                | False
+                | Null
         )
     }
 

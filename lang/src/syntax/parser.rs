@@ -257,14 +257,43 @@ fn rule_name(rule: Rule) -> &'static str {
         }
         Rule::at_clause => "`at`",
         Rule::binding => "a variable name",
-        Rule::expr | Rule::quant | Rule::if_expr | Rule::or_expr | Rule::and_expr | Rule::not_expr
-        | Rule::cmp_expr | Rule::coalesce | Rule::sum | Rule::product | Rule::unary | Rule::postfix
-        | Rule::primary | Rule::literal | Rule::list | Rule::record | Rule::string | Rule::int
-        | Rule::float | Rule::duration | Rule::size | Rule::regex | Rule::null_lit | Rule::bool_lit
-        | Rule::quantifier | Rule::not_op | Rule::neg_op => "an expression",
+        Rule::expr
+        | Rule::quant
+        | Rule::if_expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::coalesce
+        | Rule::sum
+        | Rule::product
+        | Rule::unary
+        | Rule::postfix
+        | Rule::primary
+        | Rule::literal
+        | Rule::list
+        | Rule::record
+        | Rule::string
+        | Rule::int
+        | Rule::float
+        | Rule::duration
+        | Rule::size
+        | Rule::regex
+        | Rule::null_lit
+        | Rule::bool_lit
+        | Rule::quantifier
+        | Rule::not_op
+        | Rule::neg_op => "an expression",
         Rule::plain_string => "a string",
-        Rule::or_op | Rule::and_op | Rule::cmp_op | Rule::coalesce_op | Rule::add_op | Rule::mul_op
-        | Rule::in_op | Rule::matches_op | Rule::not_in => "an operator",
+        Rule::or_op
+        | Rule::and_op
+        | Rule::cmp_op
+        | Rule::coalesce_op
+        | Rule::add_op
+        | Rule::mul_op
+        | Rule::in_op
+        | Rule::matches_op
+        | Rule::not_in => "an operator",
         Rule::field | Rule::index | Rule::call => "`.`, `[` or `(`",
         Rule::record_entry => "a record entry (`name: value`)",
         Rule::EOI => "end of item",
@@ -799,10 +828,7 @@ impl Builder<'_> {
             e = match (op, e.kind) {
                 (UnOp::Neg, ExprKind::Int(n)) => Expr { kind: ExprKind::Int(-n), span },
                 (UnOp::Neg, ExprKind::Float(n)) => Expr { kind: ExprKind::Float(-n), span },
-                (_, kind) => Expr {
-                    kind: ExprKind::Unary { op, expr: Box::new(Expr { kind, span: e.span }) },
-                    span,
-                },
+                (_, kind) => Expr { kind: ExprKind::Unary { op, expr: Box::new(Expr { kind, span: e.span }) }, span },
             };
         }
         e

@@ -30,7 +30,11 @@ pub struct Client {
 /// A fresh directory under cargo's per-test temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lsp-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "lsp-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -70,7 +74,14 @@ impl Client {
                 }
             }
         });
-        let mut client = Client { service, from_server, next_id: 0, log: Vec::new(), unmatched: Default::default(), root: root.to_path_buf() };
+        let mut client = Client {
+            service,
+            from_server,
+            next_id: 0,
+            log: Vec::new(),
+            unmatched: Default::default(),
+            root: root.to_path_buf(),
+        };
         let init = client
             .request(
                 "initialize",
@@ -184,7 +195,9 @@ impl Client {
         let uri = uri_str(path);
         let message = self
             .wait_for(&format!("diagnostics of {uri} at {version}"), |m| {
-                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri && m["params"].get("version").cloned().unwrap_or(Value::Null) == version
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == uri
+                    && m["params"].get("version").cloned().unwrap_or(Value::Null) == version
             })
             .await;
         message["params"]["diagnostics"].clone()

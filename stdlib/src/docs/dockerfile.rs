@@ -114,25 +114,15 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                 let (reference, alias) = match words.as_slice() {
                     [image] => (*image, None),
                     [image, as_, name] if as_.eq_ignore_ascii_case("as") => (*image, Some(*name)),
-                    _ => {
-                        return Err(err(
-                            "FROM takes an image and an optional `AS name`".to_string()
-                        ))
-                    }
+                    _ => return Err(err("FROM takes an image and an optional `AS name`".to_string())),
                 };
                 let resolved = substitute(reference, &meta_args);
-                let parent = stages.iter().rposition(|s| {
-                    s.alias
-                        .as_deref()
-                        .is_some_and(|a| a.eq_ignore_ascii_case(&resolved))
-                });
+                let parent =
+                    stages.iter().rposition(|s| s.alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&resolved)));
                 let index = stages.len();
                 let platform = flag(&flags, "platform");
                 let image = if parent.is_some() {
-                    ImageRef {
-                        name: resolved.clone(),
-                        ..ImageRef::default()
-                    }
+                    ImageRef { name: resolved.clone(), ..ImageRef::default() }
                 } else {
                     image_ref(&resolved)
                 };
@@ -151,12 +141,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                     ("line", o.put(int_u32(line), line)),
                 ]);
                 stage_values.push(o.put(value, line));
-                stages.push(Stage {
-                    alias: alias.map(str::to_string),
-                    parent,
-                    user: None,
-                    healthcheck: None,
-                });
+                stages.push(Stage { alias: alias.map(str::to_string), parent, user: None, healthcheck: None });
             }
             "ARG" => {
                 for (name, value) in arg_pairs(body, escape).map_err(err)? {
@@ -248,13 +233,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                     let rest = body.trim_start().get(3..).unwrap_or_default().trim();
                     (false, Some(rest))
                 }
-                _ => {
-                    return Err(DocError::new(
-                        path,
-                        Some(line),
-                        "HEALTHCHECK takes NONE or CMD",
-                    ))
-                }
+                _ => return Err(DocError::new(path, Some(line), "HEALTHCHECK takes NONE or CMD")),
             };
             let command_json = string_list(o, command.and_then(json_form).as_deref(), line);
             let value = record(vec![
@@ -350,10 +329,7 @@ fn int_u32(n: u32) -> Value {
 fn string_list(origins: &mut Origins, items: Option<&[String]>, line: u32) -> Value {
     match items {
         Some(items) => {
-            let values = items
-                .iter()
-                .map(|s| origins.put(Value::str(s), line))
-                .collect();
+            let values = items.iter().map(|s| origins.put(Value::str(s), line)).collect();
             origins.put(Value::list(values), line)
         }
         None => origins.put(Value::null(), line),
@@ -370,11 +346,7 @@ fn opt_str(origins: &mut Origins, s: Option<&str>, line: u32) -> Value {
 /// Parser directives: `# name=value` lines at the very top. Returns the
 /// directives, the escape character and the index of the first line after
 /// them.
-fn read_directives(
-    path: &str,
-    lines: &[&str],
-    origins: &mut Origins,
-) -> Result<(Value, char, usize), DocError> {
+fn read_directives(path: &str, lines: &[&str], origins: &mut Origins) -> Result<(Value, char, usize), DocError> {
     let mut map = MapBuilder::default();
     let mut escape = '\\';
     let mut index = 0;
@@ -414,19 +386,13 @@ fn directive(line: &str) -> Option<(String, &str)> {
     let (name, value) = rest.split_once('=')?;
     let name = name.trim_end();
     let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric());
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric());
     let value = value.trim();
     (ok && !value.is_empty()).then(|| (name.to_ascii_lowercase(), value))
 }
 
 /// Joins continuation lines, drops comments, skips heredoc bodies.
-fn read_instructions(
-    path: &str,
-    lines: &[&str],
-    first: usize,
-    escape: char,
-) -> Result<Vec<Raw>, DocError> {
+fn read_instructions(path: &str, lines: &[&str], first: usize, escape: char) -> Result<Vec<Raw>, DocError> {
     let mut out = Vec::new();
     let mut index = first;
     while let Some(raw) = lines.get(index) {
@@ -455,26 +421,15 @@ fn read_instructions(
         let end_line = line_u32(index);
         let joined = joined.trim();
         let (word, args) = match joined.find(char::is_whitespace) {
-            Some(i) => (
-                joined.get(..i).unwrap_or_default(),
-                joined.get(i..).unwrap_or_default().trim(),
-            ),
+            Some(i) => (joined.get(..i).unwrap_or_default(), joined.get(i..).unwrap_or_default().trim()),
             None => (joined, ""),
         };
         let name = word.to_ascii_uppercase();
         if !INSTRUCTIONS.contains(&name.as_str()) {
-            return Err(DocError::new(
-                path,
-                Some(line),
-                format!("unknown instruction {:?}", truncate(word, 40)),
-            ));
+            return Err(DocError::new(path, Some(line), format!("unknown instruction {:?}", truncate(word, 40))));
         }
         if args.is_empty() {
-            return Err(DocError::new(
-                path,
-                Some(line),
-                format!("{name} requires arguments"),
-            ));
+            return Err(DocError::new(path, Some(line), format!("{name} requires arguments")));
         }
         if matches!(name.as_str(), "RUN" | "COPY" | "ADD") && !args.starts_with('[') {
             for (tag, strip_tabs) in heredocs(args) {
@@ -487,23 +442,14 @@ fn read_instructions(
                         ));
                     };
                     index += 1;
-                    let candidate = if strip_tabs {
-                        body_line.trim_start_matches('\t')
-                    } else {
-                        body_line
-                    };
+                    let candidate = if strip_tabs { body_line.trim_start_matches('\t') } else { body_line };
                     if candidate == tag {
                         break;
                     }
                 }
             }
         }
-        out.push(Raw {
-            name,
-            args: args.to_string(),
-            line,
-            end_line: end_line.max(line),
-        });
+        out.push(Raw { name, args: args.to_string(), line, end_line: end_line.max(line) });
     }
     Ok(out)
 }
@@ -535,16 +481,8 @@ fn heredocs(args: &str) -> Vec<(String, bool)> {
             None => (false, rest),
         };
         let name: String = match rest.chars().next() {
-            Some(q @ ('"' | '\'')) => rest
-                .get(1..)
-                .unwrap_or_default()
-                .chars()
-                .take_while(|&c| c != q)
-                .collect(),
-            _ => rest
-                .chars()
-                .take_while(|&c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-                .collect(),
+            Some(q @ ('"' | '\'')) => rest.get(1..).unwrap_or_default().chars().take_while(|&c| c != q).collect(),
+            _ => rest.chars().take_while(|&c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')).collect(),
         };
         if !name.is_empty() {
             out.push((name, strip_tabs));
@@ -582,11 +520,7 @@ fn unquote(value: &str) -> String {
 }
 
 fn flag<'f>(flags: &'f [(String, Option<String>)], name: &str) -> Option<&'f str> {
-    flags
-        .iter()
-        .rev()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.as_deref())
+    flags.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
 }
 
 fn flags_map(origins: &mut Origins, flags: &[(String, Option<String>)], line: u32) -> Value {
@@ -617,10 +551,7 @@ fn file_args(body: &str, json: Option<&[String]>) -> Vec<String> {
         Some(items) => items.to_vec(),
         None => body
             .split_whitespace()
-            .filter(|w| {
-                !w.trim_start_matches(|c: char| c.is_ascii_digit())
-                    .starts_with("<<")
-            })
+            .filter(|w| !w.trim_start_matches(|c: char| c.is_ascii_digit()).starts_with("<<"))
             .map(unquote)
             .collect(),
     }
@@ -648,10 +579,7 @@ fn env_pairs(body: &str, escape: char) -> Result<Vec<(String, String)>, String> 
     let mut out = Vec::with_capacity(words.len());
     for word in words {
         let Some((name, value)) = split_assignment(&word) else {
-            return Err(format!(
-                "expected NAME=value, found {:?}",
-                truncate(&word.raw, 40)
-            ));
+            return Err(format!("expected NAME=value, found {:?}", truncate(&word.raw, 40)));
         };
         out.push((name, value));
     }
@@ -704,11 +632,7 @@ fn shell_words(text: &str, escape: char) -> Result<Vec<Word>, String> {
     while let Some(c) = chars.next() {
         if c.is_whitespace() {
             if in_word {
-                words.push(Word {
-                    raw: std::mem::take(&mut raw),
-                    value: std::mem::take(&mut value),
-                    eq: eq.take(),
-                });
+                words.push(Word { raw: std::mem::take(&mut raw), value: std::mem::take(&mut value), eq: eq.take() });
                 in_word = false;
             }
             continue;
@@ -772,12 +696,7 @@ fn substitute(text: &str, vars: &[(String, String)]) -> String {
     if !text.contains('$') {
         return text.to_string();
     }
-    let lookup = |name: &str| {
-        vars.iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let lookup = |name: &str| vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
@@ -790,10 +709,7 @@ fn substitute(text: &str, vars: &[(String, String)]) -> String {
                     Some(i) => {
                         let name = inner.get(..i).unwrap_or_default();
                         let op = inner.get(i..).unwrap_or_default();
-                        let default = op
-                            .strip_prefix(":-")
-                            .or_else(|| op.strip_prefix('-'))
-                            .map(str::to_string);
+                        let default = op.strip_prefix(":-").or_else(|| op.strip_prefix('-')).map(str::to_string);
                         (name, default)
                     }
                     None => (inner, None),
@@ -811,9 +727,7 @@ fn substitute(text: &str, vars: &[(String, String)]) -> String {
                 continue;
             }
         }
-        let end = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
         let name = after.get(..end).unwrap_or_default();
         match lookup(name) {
             Some(v) if !name.is_empty() => out.push_str(v),
@@ -849,28 +763,17 @@ fn image_ref(reference: &str) -> ImageRef {
     let (name, tag) = match name_tag.rfind(':') {
         Some(colon) if last_slash.is_none_or(|s| colon > s) => (
             name_tag.get(..colon).unwrap_or_default(),
-            name_tag
-                .get(colon + 1..)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
+            name_tag.get(colon + 1..).filter(|t| !t.is_empty()).map(str::to_string),
         ),
         _ => (name_tag, None),
     };
     let (registry, repository) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
             (Some(first.to_string()), rest.to_string())
         }
         _ => (None, name.to_string()),
     };
-    ImageRef {
-        name: name.to_string(),
-        registry,
-        repository: Some(repository),
-        tag,
-        digest,
-    }
+    ImageRef { name: name.to_string(), registry, repository: Some(repository), tag, digest }
 }
 
 fn truncate(s: &str, max: usize) -> String {

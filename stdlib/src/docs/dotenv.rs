@@ -31,11 +31,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
         };
         let key = body.get(..eq).unwrap_or_default().trim();
         if !valid_key(key) {
-            return Err(DocError::new(
-                path,
-                Some(line),
-                format!("invalid variable name {key:?}"),
-            ));
+            return Err(DocError::new(path, Some(line), format!("invalid variable name {key:?}")));
         }
         let value_text = body.get(eq + 1..).unwrap_or_default().trim_start();
         let value = match value_text.chars().next() {
@@ -48,11 +44,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                     return Err(DocError::new(path, Some(line), "unterminated quoted value"));
                 };
                 let close = open + 1 + used;
-                line_no += text
-                    .get(open..close)
-                    .unwrap_or_default()
-                    .matches('\n')
-                    .count();
+                line_no += text.get(open..close).unwrap_or_default().matches('\n').count();
                 let (trailing, next) = line_at(text, close);
                 let trailing = trailing.trim();
                 if !(trailing.is_empty() || trailing.starts_with('#')) {

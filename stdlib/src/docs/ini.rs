@@ -68,12 +68,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                 Some(&index) => index,
                 None => {
                     by_name.insert(name.to_string(), sections.len());
-                    sections.push(Section {
-                        name: name.to_string(),
-                        line,
-                        entries: Vec::new(),
-                        index: HashMap::new(),
-                    });
+                    sections.push(Section { name: name.to_string(), line, entries: Vec::new(), index: HashMap::new() });
                     sections.len() - 1
                 }
             };
@@ -82,41 +77,17 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
             continue;
         }
         let Some(section) = current.and_then(|i| sections.get_mut(i)) else {
-            return Err(DocError::new(
-                path,
-                Some(line),
-                "key outside of any section",
-            ));
+            return Err(DocError::new(path, Some(line), "key outside of any section"));
         };
         let Some(split) = stripped.find(['=', ':']) else {
-            return Err(DocError::new(
-                path,
-                Some(line),
-                "expected `key = value` or `key: value`",
-            ));
+            return Err(DocError::new(path, Some(line), "expected `key = value` or `key: value`"));
         };
-        let key = stripped
-            .get(..split)
-            .unwrap_or_default()
-            .trim_end()
-            .to_lowercase();
-        let value = stripped
-            .get(split + 1..)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let key = stripped.get(..split).unwrap_or_default().trim_end().to_lowercase();
+        let value = stripped.get(split + 1..).unwrap_or_default().trim().to_string();
         if key.is_empty() {
-            return Err(DocError::new(
-                path,
-                Some(line),
-                "missing key before the delimiter",
-            ));
+            return Err(DocError::new(path, Some(line), "missing key before the delimiter"));
         }
-        let entry = Entry {
-            key: key.clone(),
-            line,
-            parts: vec![value],
-        };
+        let entry = Entry { key: key.clone(), line, parts: vec![value] };
         let index = match section.index.get(&key) {
             Some(&index) => {
                 if let Some(slot) = section.entries.get_mut(index) {
@@ -137,12 +108,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
     let defaults: Vec<(String, u32, String)> = by_name
         .get(DEFAULT_SECTION)
         .and_then(|&i| sections.get(i))
-        .map(|s| {
-            s.entries
-                .iter()
-                .map(|e| (e.key.clone(), e.line, join(&e.parts)))
-                .collect()
-        })
+        .map(|s| s.entries.iter().map(|e| (e.key.clone(), e.line, join(&e.parts))).collect())
         .unwrap_or_default();
     let mut out = Vec::with_capacity(sections.len());
     for section in sections {
@@ -163,11 +129,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
     Ok(origins.put(Value::map(out), 1))
 }
 
-fn current_entry(
-    sections: &mut [Section],
-    current: Option<usize>,
-    option: Option<usize>,
-) -> Option<&mut Entry> {
+fn current_entry(sections: &mut [Section], current: Option<usize>, option: Option<usize>) -> Option<&mut Entry> {
     sections.get_mut(current?)?.entries.get_mut(option?)
 }
 

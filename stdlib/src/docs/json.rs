@@ -13,8 +13,7 @@ use mlpol_lang::value::{Kind, Origin, Value};
 use std::sync::Arc;
 
 pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
-    let checked: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+    let checked: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
     let prepared = prepare(text);
     match yaml::parse(path, &prepared, yaml::Mode::Json) {
         Ok(value) => Ok(value),
@@ -105,18 +104,9 @@ fn from_serde(path: &str, value: &serde_json::Value) -> Result<Value, DocError> 
     convert(path, value, &origin, 0)
 }
 
-fn convert(
-    path: &str,
-    value: &serde_json::Value,
-    origin: &Arc<Origin>,
-    depth: usize,
-) -> Result<Value, DocError> {
+fn convert(path: &str, value: &serde_json::Value, origin: &Arc<Origin>, depth: usize) -> Result<Value, DocError> {
     if depth > MAX_DEPTH {
-        return Err(DocError::new(
-            path,
-            None,
-            format!("nesting deeper than {MAX_DEPTH} levels"),
-        ));
+        return Err(DocError::new(path, None, format!("nesting deeper than {MAX_DEPTH} levels")));
     }
     let kind = match value {
         serde_json::Value::Null => Kind::Null,
@@ -126,12 +116,9 @@ fn convert(
             None => Kind::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => Kind::Str(Arc::from(s.as_str())),
-        serde_json::Value::Array(items) => Kind::List(Arc::new(
-            items
-                .iter()
-                .map(|v| convert(path, v, origin, depth + 1))
-                .collect::<Result<_, _>>()?,
-        )),
+        serde_json::Value::Array(items) => {
+            Kind::List(Arc::new(items.iter().map(|v| convert(path, v, origin, depth + 1)).collect::<Result<_, _>>()?))
+        }
         serde_json::Value::Object(entries) => {
             let mut map = MapBuilder::default();
             for (k, v) in entries {
@@ -158,8 +145,7 @@ mod tests {
 
     #[test]
     fn fallback_keeps_values_without_lines() {
-        let checked: serde_json::Value =
-            serde_json::from_str("{\"b\": [1, 2.5], \"a\": null}").unwrap();
+        let checked: serde_json::Value = serde_json::from_str("{\"b\": [1, 2.5], \"a\": null}").unwrap();
         let v = from_serde("f.json", &checked).unwrap();
         assert_eq!(v.get("a").map(|a| a.kind.clone()), Some(Kind::Null));
         let b = v.get("b").unwrap();

@@ -46,11 +46,7 @@ pub struct DocError {
 
 impl DocError {
     pub(crate) fn new(path: &str, line: Option<u32>, message: impl AsRef<str>) -> DocError {
-        DocError {
-            path: path.to_string(),
-            line,
-            message: clean_message(message.as_ref()),
-        }
+        DocError { path: path.to_string(), line, message: clean_message(message.as_ref()) }
     }
 }
 
@@ -159,12 +155,8 @@ fn is_dockerfile(lower: &str) -> bool {
     }
     ["dockerfile", "containerfile"].iter().any(|base| {
         lower == *base
-            || lower
-                .strip_prefix(base)
-                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'))
-            || lower
-                .strip_suffix(base)
-                .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.'))
+            || lower.strip_prefix(base).is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'))
+            || lower.strip_suffix(base).is_some_and(|rest| rest.len() > 1 && rest.ends_with('.'))
     })
 }
 
@@ -241,20 +233,13 @@ fn check_input<'t>(path: &str, text: &'t str) -> Result<&'t str, DocError> {
         return Err(DocError::new(
             path,
             None,
-            format!(
-                "file is too large ({} bytes, the limit is {MAX_INPUT})",
-                text.len()
-            ),
+            format!("file is too large ({} bytes, the limit is {MAX_INPUT})", text.len()),
         ));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some(nul) = text.bytes().position(|b| b == 0) {
         let line = text.bytes().take(nul).filter(|&b| b == b'\n').count() + 1;
-        return Err(DocError::new(
-            path,
-            Some(line_u32(line)),
-            "binary content (NUL byte)",
-        ));
+        return Err(DocError::new(path, Some(line_u32(line)), "binary content (NUL byte)"));
     }
     Ok(text)
 }
@@ -265,9 +250,7 @@ fn clean_message(message: &str) -> String {
     let trimmed = one_line.trim_end_matches('.').trim();
     let mut chars = trimmed.chars();
     match chars.next() {
-        Some(first)
-            if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) =>
-        {
+        Some(first) if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) => {
             first.to_lowercase().chain(chars).collect()
         }
         _ => trimmed.to_string(),
@@ -287,17 +270,11 @@ struct Origins {
 
 impl Origins {
     fn new(path: &str) -> Origins {
-        Origins {
-            path: path.to_string(),
-            by_line: HashMap::new(),
-        }
+        Origins { path: path.to_string(), by_line: HashMap::new() }
     }
 
     fn at(&mut self, line: u32) -> Arc<Origin> {
-        self.by_line
-            .entry(line)
-            .or_insert_with(|| Arc::new(Origin::file(self.path.clone(), Some(line))))
-            .clone()
+        self.by_line.entry(line).or_insert_with(|| Arc::new(Origin::file(self.path.clone(), Some(line)))).clone()
     }
 
     /// `value` with its origin set to `line`.
@@ -314,12 +291,7 @@ struct LineIndex {
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         LineIndex { starts }
     }
 

@@ -52,49 +52,15 @@ const SNIPPET: usize = 200;
 /// Most steps taken when looking through wrappers of an expression.
 const LOOK_STEPS: usize = 64;
 
-const SHELL_IF_ASKED: &[&str] = &[
-    "subprocess.run",
-    "subprocess.call",
-    "subprocess.check_call",
-    "subprocess.check_output",
-    "subprocess.Popen",
-];
-const ALWAYS_SHELL: &[&str] = &[
-    "subprocess.getoutput",
-    "subprocess.getstatusoutput",
-    "os.system",
-    "os.popen",
-    "asyncio.create_subprocess_shell",
-];
+const SHELL_IF_ASKED: &[&str] =
+    &["subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"];
+const ALWAYS_SHELL: &[&str] =
+    &["subprocess.getoutput", "subprocess.getstatusoutput", "os.system", "os.popen", "asyncio.create_subprocess_shell"];
 const PRINTERS: &[&str] = &["print", "pprint.pprint", "pprint.pp", "pprint", "pp"];
-const LOG_METHODS: &[&str] = &[
-    "debug",
-    "info",
-    "warning",
-    "warn",
-    "error",
-    "exception",
-    "critical",
-    "fatal",
-    "log",
-];
-const SERIALIZERS: &[&str] = &[
-    "json.dumps",
-    "json.dump",
-    "yaml.dump",
-    "yaml.safe_dump",
-    "pickle.dumps",
-    "pickle.dump",
-    "pprint.pformat",
-];
-const TRACKER_METHODS: &[&str] = &[
-    "log_params",
-    "log_param",
-    "log_dict",
-    "log_text",
-    "set_tags",
-    "set_tag",
-];
+const LOG_METHODS: &[&str] = &["debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"];
+const SERIALIZERS: &[&str] =
+    &["json.dumps", "json.dump", "yaml.dump", "yaml.safe_dump", "pickle.dumps", "pickle.dump", "pprint.pformat"];
+const TRACKER_METHODS: &[&str] = &["log_params", "log_param", "log_dict", "log_text", "set_tags", "set_tag"];
 
 pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
     let tree = parse_tree(path, text)?;
@@ -114,29 +80,16 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
     };
     // Imports first, so that aliases are known wherever they are used.
     walk(root, |node| {
-        if matches!(
-            node.kind(),
-            "import_statement" | "import_from_statement" | "future_import_statement"
-        ) {
+        if matches!(node.kind(), "import_statement" | "import_from_statement" | "future_import_statement") {
             facts.import(node);
         }
     });
     walk(root, |node| facts.visit(node));
 
-    let Facts {
-        mut origins,
-        assignments,
-        subprocess_shell,
-        environ_dumps,
-        imports,
-        ..
-    } = facts;
+    let Facts { mut origins, assignments, subprocess_shell, environ_dumps, imports, .. } = facts;
     let top = record(vec![
         ("assignments", origins.put(Value::list(assignments), 1)),
-        (
-            "subprocess_shell",
-            origins.put(Value::list(subprocess_shell), 1),
-        ),
+        ("subprocess_shell", origins.put(Value::list(subprocess_shell), 1)),
         ("environ_dumps", origins.put(Value::list(environ_dumps), 1)),
         ("imports", origins.put(Value::list(imports), 1)),
     ]);
@@ -159,18 +112,8 @@ fn parse_tree(path: &str, text: &str) -> Result<Tree, DocError> {
     };
     let options = ParseOptions::new().progress_callback(&mut progress);
     parser
-        .parse_with_options(
-            &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
-            None,
-            Some(options),
-        )
-        .ok_or_else(|| {
-            DocError::new(
-                path,
-                None,
-                format!("python parser gave up after {} s", PARSE_BUDGET.as_secs()),
-            )
-        })
+        .parse_with_options(&mut |offset, _| bytes.get(offset..).unwrap_or_default(), None, Some(options))
+        .ok_or_else(|| DocError::new(path, None, format!("python parser gave up after {} s", PARSE_BUDGET.as_secs())))
 }
 
 /// Calls `visit` on every node, in document order, without recursion.
@@ -202,11 +145,7 @@ fn first_error(path: &str, text: &str, root: Node<'_>) -> DocError {
         let node = cursor.node();
         if node.is_missing() {
             let line = line_u32(node.start_position().row + 1);
-            return DocError::new(
-                path,
-                Some(line),
-                format!("syntax error: missing {}", node.kind()),
-            );
+            return DocError::new(path, Some(line), format!("syntax error: missing {}", node.kind()));
         }
         if node.is_error() || !descend_to_error(&mut cursor) {
             let culprit = first_incomplete_child(node).unwrap_or(node);
@@ -275,9 +214,7 @@ struct Facts<'s> {
 
 impl<'s> Facts<'s> {
     fn text(&self, node: Node<'_>) -> &'s str {
-        self.src
-            .get(node.start_byte()..node.end_byte())
-            .unwrap_or_default()
+        self.src.get(node.start_byte()..node.end_byte()).unwrap_or_default()
     }
 
     fn import(&mut self, node: Node<'_>) {
@@ -286,8 +223,7 @@ impl<'s> Facts<'s> {
         let mut names = Vec::new();
         match node.kind() {
             "import_statement" => {
-                let children: Vec<Node<'_>> =
-                    node.children_by_field_name("name", &mut cursor).collect();
+                let children: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
                 for child in children {
                     let (module, alias) = self.import_name(child);
                     // `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`.
@@ -306,28 +242,19 @@ impl<'s> Facts<'s> {
                 let module = if node.kind() == "future_import_statement" {
                     "__future__".to_string()
                 } else {
-                    node.child_by_field_name("module_name")
-                        .map(|m| compact(self.text(m)))
-                        .unwrap_or_default()
+                    node.child_by_field_name("module_name").map(|m| compact(self.text(m))).unwrap_or_default()
                 };
-                let children: Vec<Node<'_>> =
-                    node.children_by_field_name("name", &mut cursor).collect();
+                let children: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
                 for child in children {
                     let (name, alias) = self.import_name(child);
                     let local = alias.unwrap_or_else(|| name.clone());
-                    let full = if module.ends_with('.') {
-                        format!("{module}{name}")
-                    } else {
-                        format!("{module}.{name}")
-                    };
+                    let full =
+                        if module.ends_with('.') { format!("{module}{name}") } else { format!("{module}.{name}") };
                     self.aliases.insert(local, full);
                     names.push(name);
                 }
                 let mut cursor = node.walk();
-                if node
-                    .named_children(&mut cursor)
-                    .any(|c| c.kind() == "wildcard_import")
-                {
+                if node.named_children(&mut cursor).any(|c| c.kind() == "wildcard_import") {
                     names.push("*".to_string());
                 }
                 self.push_import(&module, &names, line);
@@ -338,13 +265,8 @@ impl<'s> Facts<'s> {
     /// `a.b` or `a.b as c` → (`a.b`, `c`).
     fn import_name(&self, node: Node<'_>) -> (String, Option<String>) {
         if node.kind() == "aliased_import" {
-            let name = node
-                .child_by_field_name("name")
-                .map(|n| compact(self.text(n)))
-                .unwrap_or_default();
-            let alias = node
-                .child_by_field_name("alias")
-                .map(|n| self.text(n).to_string());
+            let name = node.child_by_field_name("name").map(|n| compact(self.text(n))).unwrap_or_default();
+            let alias = node.child_by_field_name("alias").map(|n| self.text(n).to_string());
             (name, alias)
         } else {
             (compact(self.text(node)), None)
@@ -366,34 +288,25 @@ impl<'s> Facts<'s> {
         match node.kind() {
             "assignment" => self.assignment(node),
             "named_expression" => {
-                if let (Some(name), Some(value)) = (
-                    node.child_by_field_name("name"),
-                    node.child_by_field_name("value"),
-                ) {
+                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value"))
+                {
                     self.bind(name, value, "assignment");
                 }
             }
             "keyword_argument" => {
-                if let (Some(name), Some(value)) = (
-                    node.child_by_field_name("name"),
-                    node.child_by_field_name("value"),
-                ) {
+                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value"))
+                {
                     self.bind(name, value, "keyword");
                 }
             }
             "default_parameter" | "typed_default_parameter" => {
-                if let (Some(name), Some(value)) = (
-                    node.child_by_field_name("name"),
-                    node.child_by_field_name("value"),
-                ) {
+                if let (Some(name), Some(value)) = (node.child_by_field_name("name"), node.child_by_field_name("value"))
+                {
                     self.bind(name, value, "default");
                 }
             }
             "pair" => {
-                if let (Some(key), Some(value)) = (
-                    node.child_by_field_name("key"),
-                    node.child_by_field_name("value"),
-                ) {
+                if let (Some(key), Some(value)) = (node.child_by_field_name("key"), node.child_by_field_name("value")) {
                     if let (Some(name), Some(literal)) = (self.literal(key), self.literal(value)) {
                         self.push_assignment(&name, self.text(key), &literal, "dict", node);
                     }
@@ -405,10 +318,8 @@ impl<'s> Facts<'s> {
     }
 
     fn assignment(&mut self, node: Node<'_>) {
-        let (Some(left), Some(mut right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(mut right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
+        else {
             return;
         };
         // `a = b = "x"`: the value is at the end of the chain (the inner
@@ -423,15 +334,7 @@ impl<'s> Facts<'s> {
             }
         }
         let sequence = |n: Node<'_>| {
-            matches!(
-                n.kind(),
-                "pattern_list"
-                    | "tuple_pattern"
-                    | "list_pattern"
-                    | "expression_list"
-                    | "tuple"
-                    | "list"
-            )
+            matches!(n.kind(), "pattern_list" | "tuple_pattern" | "list_pattern" | "expression_list" | "tuple" | "list")
         };
         if sequence(left) && sequence(right) {
             let mut lc = left.walk();
@@ -469,10 +372,7 @@ impl<'s> Facts<'s> {
         let o = &mut self.origins;
         let record = record(vec![
             ("name", o.put(Value::str(shorten(name, SNIPPET)), line)),
-            (
-                "target",
-                o.put(Value::str(shorten(&compact(target), SNIPPET)), line),
-            ),
+            ("target", o.put(Value::str(shorten(&compact(target), SNIPPET)), line)),
             ("value", o.put(Value::str(value), line)),
             ("kind", o.put(Value::str(kind), line)),
             ("line", o.put(line_value(line), line)),
@@ -487,10 +387,7 @@ impl<'s> Facts<'s> {
         match node.kind() {
             "string" => {
                 let mut cursor = node.walk();
-                if node
-                    .named_children(&mut cursor)
-                    .any(|c| c.kind() == "interpolation")
-                {
+                if node.named_children(&mut cursor).any(|c| c.kind() == "interpolation") {
                     return None;
                 }
                 string_value(self.text(node))
@@ -545,9 +442,7 @@ impl<'s> Facts<'s> {
         if let Some(name) = &name {
             let shell = ALWAYS_SHELL.contains(&name.as_str())
                 || (SHELL_IF_ASKED.contains(&name.as_str())
-                    && args
-                        .iter()
-                        .any(|(kw, value)| kw.as_deref() == Some("shell") && self.truthy(*value)));
+                    && args.iter().any(|(kw, value)| kw.as_deref() == Some("shell") && self.truthy(*value)));
             if shell {
                 let code = shorten(&compact(self.text(node)), SNIPPET);
                 let o = &mut self.origins;
@@ -588,8 +483,7 @@ impl<'s> Facts<'s> {
             .into_iter()
             .filter_map(|arg| match arg.kind() {
                 "keyword_argument" => Some((
-                    arg.child_by_field_name("name")
-                        .map(|n| self.text(n).to_string()),
+                    arg.child_by_field_name("name").map(|n| self.text(n).to_string()),
                     arg.child_by_field_name("value")?,
                 )),
                 "list_splat" | "dictionary_splat" => Some((None, arg.named_child(0)?)),
@@ -610,20 +504,7 @@ impl<'s> Facts<'s> {
                     .chars()
                     .filter(|c| {
                         c.is_ascii_alphanumeric()
-                            && !matches!(
-                                c,
-                                'x' | 'X'
-                                    | 'o'
-                                    | 'O'
-                                    | 'b'
-                                    | 'B'
-                                    | 'e'
-                                    | 'E'
-                                    | 'j'
-                                    | 'J'
-                                    | 'l'
-                                    | 'L'
-                            )
+                            && !matches!(c, 'x' | 'X' | 'o' | 'O' | 'b' | 'B' | 'e' | 'E' | 'j' | 'J' | 'l' | 'L')
                     })
                     .collect();
                 digits.chars().any(|c| c != '0')
@@ -641,15 +522,11 @@ impl<'s> Facts<'s> {
         args: &[(Option<String>, Node<'_>)],
     ) -> Option<&'static str> {
         let method = if function.kind() == "attribute" {
-            function
-                .child_by_field_name("attribute")
-                .map(|a| self.text(a))
+            function.child_by_field_name("attribute").map(|a| self.text(a))
         } else {
             None
         };
-        let receiver = function
-            .child_by_field_name("object")
-            .map(|o| self.text(o).to_ascii_lowercase());
+        let receiver = function.child_by_field_name("object").map(|o| self.text(o).to_ascii_lowercase());
         let last = name.and_then(|n| n.rsplit('.').next());
 
         let kind = if name.is_some_and(|n| PRINTERS.contains(&n)) {
@@ -663,8 +540,7 @@ impl<'s> Facts<'s> {
         } else if name.is_some_and(|n| {
             n == "wandb.log"
                 || n == "wandb.config.update"
-                || (n.starts_with("mlflow.")
-                    && last.is_some_and(|l| l.starts_with("log_") || l.starts_with("set_tag")))
+                || (n.starts_with("mlflow.") && last.is_some_and(|l| l.starts_with("log_") || l.starts_with("set_tag")))
         }) || method.is_some_and(|m| TRACKER_METHODS.contains(&m))
         {
             "tracking"
@@ -680,17 +556,12 @@ impl<'s> Facts<'s> {
         } else {
             return None;
         };
-        args.iter()
-            .any(|(_, value)| self.exposes_environ(*value))
-            .then_some(kind)
+        args.iter().any(|(_, value)| self.exposes_environ(*value)).then_some(kind)
     }
 
     /// `os.environ` itself (or `os.environb`), through aliases.
     fn is_environ(&self, node: Node<'_>) -> bool {
-        matches!(
-            self.dotted(node).as_deref(),
-            Some("os.environ" | "os.environb")
-        )
+        matches!(self.dotted(node).as_deref(), Some("os.environ" | "os.environb"))
     }
 
     /// An expression that carries the whole environment: `os.environ`,
@@ -718,8 +589,7 @@ impl<'s> Facts<'s> {
                     let name = name.as_deref();
                     let args = self.arguments(node);
                     let wraps = name.is_some_and(|n| {
-                        matches!(n, "dict" | "str" | "repr" | "list" | "sorted" | "tuple")
-                            || SERIALIZERS.contains(&n)
+                        matches!(n, "dict" | "str" | "repr" | "list" | "sorted" | "tuple") || SERIALIZERS.contains(&n)
                     });
                     if wraps {
                         if let Some((None, first)) = args.first() {
@@ -727,9 +597,7 @@ impl<'s> Facts<'s> {
                         }
                         continue;
                     }
-                    let method = function
-                        .child_by_field_name("attribute")
-                        .map(|a| self.text(a));
+                    let method = function.child_by_field_name("attribute").map(|a| self.text(a));
                     if function.kind() == "attribute"
                         && args.is_empty()
                         && method.is_some_and(|m| matches!(m, "copy" | "items"))
@@ -764,9 +632,7 @@ impl<'s> Facts<'s> {
                     work.extend(node.named_children(&mut cursor));
                 }
                 "binary_operator" => {
-                    let percent = node
-                        .child_by_field_name("operator")
-                        .is_some_and(|op| self.text(op) == "%");
+                    let percent = node.child_by_field_name("operator").is_some_and(|op| self.text(op) == "%");
                     if percent {
                         if let Some(right) = node.child_by_field_name("right") {
                             work.push(right);
@@ -816,11 +682,9 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// The value of one Python string literal (prefix, quotes, escapes).
 fn string_value(literal: &str) -> Option<String> {
-    let prefix_len = literal.find(['"', '\'']).filter(|&i| {
-        literal
-            .get(..i)
-            .is_some_and(|p| p.chars().all(|c| "rRbBuUfFtT".contains(c)))
-    })?;
+    let prefix_len = literal
+        .find(['"', '\''])
+        .filter(|&i| literal.get(..i).is_some_and(|p| p.chars().all(|c| "rRbBuUfFtT".contains(c))))?;
     let prefix = literal.get(..prefix_len)?.to_ascii_lowercase();
     let body = literal.get(prefix_len..)?;
     let quote = ["\"\"\"", "'''", "\"", "'"]
@@ -830,11 +694,7 @@ fn string_value(literal: &str) -> Option<String> {
     let raw = prefix.contains('r');
     let bytes = prefix.contains('b');
     let format = prefix.contains('f') || prefix.contains('t');
-    let mut out = if raw {
-        inner.to_string()
-    } else {
-        unescape(inner, bytes)
-    };
+    let mut out = if raw { inner.to_string() } else { unescape(inner, bytes) };
     if format {
         out = out.replace("{{", "{").replace("}}", "}");
     }
@@ -894,12 +754,7 @@ fn unescape(text: &str, bytes: bool) -> String {
 }
 
 /// `\xhh`, `\uhhhh`, `\Uhhhhhhhh`: kept as written when malformed.
-fn push_hex(
-    out: &mut String,
-    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
-    digits: usize,
-    letter: char,
-) {
+fn push_hex(out: &mut String, chars: &mut std::iter::Peekable<std::str::Chars<'_>>, digits: usize, letter: char) {
     let mut hex = String::new();
     for _ in 0..digits {
         match chars.peek() {

@@ -41,14 +41,8 @@ const MASK: &str = "********";
 const ARCHIVES: &[&str] = &[".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"];
 
 /// Options that take no value.
-const SWITCHES: &[&str] = &[
-    "--no-index",
-    "--pre",
-    "--prefer-binary",
-    "--require-hashes",
-    "--no-deps",
-    "--no-build-isolation",
-];
+const SWITCHES: &[&str] =
+    &["--no-index", "--pre", "--prefer-binary", "--require-hashes", "--no-deps", "--no-build-isolation"];
 
 /// Environment marker variables (PEP 508 and the legacy dotted names).
 const MARKER_VARIABLES: &[&str] = &[
@@ -94,11 +88,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                         let Some(file) = value else {
                             return Err(err(format!("{name} needs a file name")));
                         };
-                        let kind = if name == "--requirement" {
-                            "requirement"
-                        } else {
-                            "constraint"
-                        };
+                        let kind = if name == "--requirement" { "requirement" } else { "constraint" };
                         let value = record(vec![
                             ("kind", o.put(Value::str(kind), line)),
                             ("path", o.put(Value::str(redact_urls(&file).0), line)),
@@ -114,11 +104,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
                         req.editable = true;
                         requirements.push(req.into_value(o, content, line));
                     }
-                    "--hash" => {
-                        return Err(err(
-                            "--hash must follow a requirement on the same line".to_string()
-                        ))
-                    }
+                    "--hash" => return Err(err("--hash must follow a requirement on the same line".to_string())),
                     _ => {
                         let (value, credentials) = match value {
                             Some(v) => {
@@ -144,9 +130,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
         for (name, value) in option_words(opts).map_err(err)? {
             if name == "--hash" {
                 let Some(hash) = value.filter(|h| valid_hash(h)) else {
-                    return Err(err(
-                        "--hash needs a value like sha256:<hex digest>".to_string()
-                    ));
+                    return Err(err("--hash needs a value like sha256:<hex digest>".to_string()));
                 };
                 req.hashes.push(hash);
             }
@@ -211,10 +195,7 @@ fn strip_comment(line: &str) -> &str {
 /// the options after it.
 fn split_options(line: &str) -> (&str, &str) {
     match find_after_blank(line, '-') {
-        Some(i) => (
-            line.get(..i).unwrap_or_default().trim(),
-            line.get(i..).unwrap_or_default(),
-        ),
+        Some(i) => (line.get(..i).unwrap_or_default().trim(), line.get(i..).unwrap_or_default()),
         None => (line.trim(), ""),
     }
 }
@@ -259,15 +240,9 @@ fn option_words(text: &str) -> Result<Vec<(String, Option<String>)>, String> {
                 _ => return Err(format!("unknown option -{letter}")),
             };
             let rest = chars.as_str().trim_start_matches('=');
-            (
-                long.to_string(),
-                (!rest.is_empty()).then(|| rest.to_string()),
-            )
+            (long.to_string(), (!rest.is_empty()).then(|| rest.to_string()))
         } else {
-            return Err(format!(
-                "expected an option, found {:?}",
-                truncate(&word, 60)
-            ));
+            return Err(format!("expected an option, found {:?}", truncate(&word, 60)));
         };
         if name == "--" {
             return Err("empty option".to_string());
@@ -339,16 +314,8 @@ impl Requirement {
             Some(s) => o.put(Value::str(s), line),
             None => o.put(Value::null(), line),
         };
-        let hashes = self
-            .hashes
-            .iter()
-            .map(|h| o.put(Value::str(h), line))
-            .collect();
-        let extras = self
-            .extras
-            .iter()
-            .map(|e| o.put(Value::str(e), line))
-            .collect();
+        let hashes = self.hashes.iter().map(|h| o.put(Value::str(h), line)).collect();
+        let extras = self.extras.iter().map(|e| o.put(Value::str(e), line)).collect();
         let value = record(vec![
             ("name", opt(o, self.name)),
             ("raw", o.put(Value::str(redact_urls(raw).0), line)),
@@ -376,17 +343,13 @@ fn requirement(text: &str) -> Result<Requirement, String> {
     }
     let invalid = |why: &str| format!("invalid requirement {:?}: {why}", truncate(text, 60));
 
-    let name_end = text
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        .unwrap_or(text.len());
+    let name_end =
+        text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).unwrap_or(text.len());
     let name = text.get(..name_end).unwrap_or_default();
     if !valid_name(name) {
         return Err(invalid("expected a project name"));
     }
-    let mut req = Requirement {
-        name: Some(normalize(name)),
-        ..Requirement::default()
-    };
+    let mut req = Requirement { name: Some(normalize(name)), ..Requirement::default() };
     let mut rest = text.get(name_end..).unwrap_or_default().trim_start();
 
     if let Some(after) = rest.strip_prefix('[') {
@@ -422,9 +385,7 @@ fn requirement(text: &str) -> Result<Requirement, String> {
     let (spec, marker) = split_marker(rest, false);
     let spec = spec.trim();
     let spec = match spec.strip_prefix('(') {
-        Some(inner) => inner
-            .strip_suffix(')')
-            .ok_or_else(|| invalid("unclosed `(`"))?,
+        Some(inner) => inner.strip_suffix(')').ok_or_else(|| invalid("unclosed `(`"))?,
         None => spec,
     };
     if !spec.trim().is_empty() {
@@ -464,9 +425,7 @@ fn specifier_clause(clause: &str) -> Result<(String, String), String> {
             None => (version, false),
         };
         let chars_ok = !body.is_empty()
-            && body
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '_' | '-'));
+            && body.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '_' | '-'));
         chars_ok && (!wildcard || op == "==" || op == "!=")
     };
     if !ok {
@@ -481,10 +440,7 @@ fn split_marker(text: &str, url: bool) -> (&str, Option<&str>) {
     let mut prev_space = false;
     for (i, c) in text.char_indices() {
         if c == ';' && (!url || prev_space) {
-            return (
-                text.get(..i).unwrap_or_default().trim_end(),
-                Some(text.get(i + 1..).unwrap_or_default().trim()),
-            );
+            return (text.get(..i).unwrap_or_default().trim_end(), Some(text.get(i + 1..).unwrap_or_default().trim()));
         }
         prev_space = c.is_whitespace();
     }
@@ -514,29 +470,15 @@ fn check_marker(marker: &str) -> Result<String, String> {
                 Expect::Start
             }
             Expect::Start if is_operand => Expect::Op,
-            Expect::Op
-                if matches!(
-                    token,
-                    "<" | "<=" | "==" | "!=" | ">=" | ">" | "~=" | "===" | "in"
-                ) =>
-            {
-                Expect::Right
-            }
-            Expect::Op if token == "not" && iter.next().is_some_and(|t| *t == "in") => {
-                Expect::Right
-            }
+            Expect::Op if matches!(token, "<" | "<=" | "==" | "!=" | ">=" | ">" | "~=" | "===" | "in") => Expect::Right,
+            Expect::Op if token == "not" && iter.next().is_some_and(|t| *t == "in") => Expect::Right,
             Expect::Right if is_operand => Expect::After,
             Expect::After if token == ")" && depth > 0 => {
                 depth -= 1;
                 Expect::After
             }
             Expect::After if token == "and" || token == "or" => Expect::Start,
-            _ => {
-                return Err(format!(
-                    "bad environment marker near {:?}",
-                    truncate(token, 40)
-                ))
-            }
+            _ => return Err(format!("bad environment marker near {:?}", truncate(token, 40))),
         };
     }
     if expect != Expect::After || depth != 0 {
@@ -595,26 +537,16 @@ fn marker_tokens(marker: &str) -> Result<Vec<&str>, String> {
 /// (`git+...`), a path (`./x`, `/x`, `~/x`, `a/b`), or an archive.
 fn looks_like_url_or_path(text: &str) -> bool {
     // The first word (`find(char)` is a fast search, even unoptimized).
-    let end = [text.find(' '), text.find('\t')]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(text.len());
+    let end = [text.find(' '), text.find('\t')].into_iter().flatten().min().unwrap_or(text.len());
     let first = text.get(..end).unwrap_or_default();
     let lower = first.to_ascii_lowercase();
     // The part that would be a project name.
-    let head_end = lower
-        .bytes()
-        .position(|b| matches!(b, b'[' | b';' | b'@' | b'=' | b'<' | b'>' | b'!' | b'~'));
-    let head = lower
-        .get(..head_end.unwrap_or(lower.len()))
-        .unwrap_or_default();
+    let head_end = lower.bytes().position(|b| matches!(b, b'[' | b';' | b'@' | b'=' | b'<' | b'>' | b'!' | b'~'));
+    let head = lower.get(..head_end.unwrap_or(lower.len())).unwrap_or_default();
     let scheme = lower.find("://");
     scheme.is_some_and(|s| head_end.is_none_or(|h| s < h))
         || lower.starts_with("file:")
-        || ["git+", "hg+", "svn+", "bzr+"]
-            .iter()
-            .any(|p| lower.starts_with(p))
+        || ["git+", "hg+", "svn+", "bzr+"].iter().any(|p| lower.starts_with(p))
         || first.starts_with(['.', '/', '~', '\\'])
         || head.contains('/')
         || head.contains('\\')
@@ -626,28 +558,18 @@ fn looks_like_url_or_path(text: &str) -> bool {
 fn url_requirement(text: &str) -> Result<Requirement, String> {
     let (url, marker) = split_marker(text, true);
     if url.contains(char::is_whitespace) {
-        return Err(format!(
-            "invalid requirement {:?}: unexpected text after the URL",
-            truncate(text, 60)
-        ));
+        return Err(format!("invalid requirement {:?}: unexpected text after the URL", truncate(text, 60)));
     }
-    let mut req = Requirement {
-        url: Some(url.to_string()),
-        ..Requirement::default()
-    };
+    let mut req = Requirement { url: Some(url.to_string()), ..Requirement::default() };
     if let Some(marker) = marker {
         req.marker = Some(check_marker(marker)?);
     }
-    let egg = url.split_once('#').and_then(|(_, fragment)| {
-        fragment
-            .split('&')
-            .find_map(|part| part.strip_prefix("egg="))
-    });
+    let egg =
+        url.split_once('#').and_then(|(_, fragment)| fragment.split('&').find_map(|part| part.strip_prefix("egg=")));
     req.name = match egg {
         Some(egg) => {
-            let name_end = egg
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-                .unwrap_or(egg.len());
+            let name_end =
+                egg.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).unwrap_or(egg.len());
             let name = egg.get(..name_end).unwrap_or_default();
             valid_name(name).then(|| normalize(name))
         }
@@ -668,19 +590,10 @@ fn archive_name(url: &str) -> Option<String> {
     let stem = ARCHIVES
         .iter()
         .filter(|ext| **ext != ".whl")
-        .find_map(|ext| {
-            lower
-                .ends_with(ext)
-                .then(|| file.get(..file.len() - ext.len()))
-                .flatten()
-        })?;
+        .find_map(|ext| lower.ends_with(ext).then(|| file.get(..file.len() - ext.len())).flatten())?;
     // The version starts at the last `-` followed by a digit.
     let (split, _) = stem.char_indices().rev().find(|(i, c)| {
-        *c == '-'
-            && stem
-                .get(i + 1..)
-                .and_then(|r| r.chars().next())
-                .is_some_and(|d| d.is_ascii_digit())
+        *c == '-' && stem.get(i + 1..).and_then(|r| r.chars().next()).is_some_and(|d| d.is_ascii_digit())
     })?;
     let name = stem.get(..split)?;
     valid_name(name).then(|| normalize(name))
@@ -692,9 +605,7 @@ fn valid_name(name: &str) -> bool {
         (Some(first), Some(last)) => {
             first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         }
         _ => false,
     }
@@ -742,9 +653,8 @@ fn redact_urls(text: &str) -> (String, bool) {
         out.push_str(rest.get(..authority_start).unwrap_or_default());
         let after = rest.get(authority_start..).unwrap_or_default();
         // The authority ends at the first `/`, `?`, `#` or blank.
-        let authority_end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(after.len());
+        let authority_end =
+            after.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace()).unwrap_or(after.len());
         let authority = after.get(..authority_end).unwrap_or_default();
         match authority.rfind('@') {
             Some(at) => {
@@ -771,9 +681,7 @@ fn redact_urls(text: &str) -> (String, bool) {
 fn is_variable(text: &str) -> bool {
     text.strip_prefix("${")
         .and_then(|r| r.strip_suffix('}'))
-        .is_some_and(|name| {
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+        .is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -14,11 +14,7 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Value, DocError> {
     // Should the third-party parser ever panic on odd input, report an error.
     match catch_unwind(AssertUnwindSafe(|| parse_inner(path, text))) {
         Ok(result) => result,
-        Err(_) => Err(DocError::new(
-            path,
-            None,
-            "toml parser failed on this input",
-        )),
+        Err(_) => Err(DocError::new(path, None, "toml parser failed on this input")),
     }
 }
 
@@ -28,11 +24,7 @@ fn parse_inner(path: &str, text: &str) -> Result<Value, DocError> {
         let line = e.span().map(|s| lines.line(s.start));
         DocError::new(path, line, e.message())
     })?;
-    let mut cx = Cx {
-        path,
-        lines,
-        origins: Origins::new(path),
-    };
+    let mut cx = Cx { path, lines, origins: Origins::new(path) };
     let kind = cx.table(root.get_ref(), 1)?;
     Ok(cx.origins.put(Value::new(kind), 1))
 }
@@ -57,18 +49,9 @@ impl Cx<'_> {
     }
 
     /// `value`, with its origin at `line`.
-    fn value(
-        &mut self,
-        value: &Spanned<DeValue<'_>>,
-        line: u32,
-        depth: usize,
-    ) -> Result<Value, DocError> {
+    fn value(&mut self, value: &Spanned<DeValue<'_>>, line: u32, depth: usize) -> Result<Value, DocError> {
         if depth > MAX_DEPTH {
-            return Err(DocError::new(
-                self.path,
-                Some(line),
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(DocError::new(self.path, Some(line), format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         let kind = match value.get_ref() {
             DeValue::String(s) => Kind::Str(Arc::from(s.as_ref())),
@@ -76,9 +59,7 @@ impl Cx<'_> {
                 let digits = n.as_str().replace('_', "");
                 match i64::from_str_radix(&digits, n.radix()) {
                     Ok(n) => Kind::Int(n),
-                    Err(_) => {
-                        return Err(DocError::new(self.path, Some(line), "integer out of range"))
-                    }
+                    Err(_) => return Err(DocError::new(self.path, Some(line), "integer out of range")),
                 }
             }
             DeValue::Float(x) => {

@@ -27,11 +27,7 @@ pub(super) fn parse(path: &str, text: &str, mode: Mode) -> Result<Value, DocErro
     // third-party parser ever panic, report a parse error instead.
     match catch_unwind(AssertUnwindSafe(|| parse_events(path, text, mode))) {
         Ok(result) => result,
-        Err(_) => Err(DocError::new(
-            path,
-            None,
-            "yaml parser failed on this input",
-        )),
+        Err(_) => Err(DocError::new(path, None, "yaml parser failed on this input")),
     }
 }
 
@@ -39,9 +35,8 @@ fn parse_events(path: &str, text: &str, mode: Mode) -> Result<Value, DocError> {
     let mut parser = Parser::new_from_str(text);
     let mut builder = Builder::new(path, mode);
     loop {
-        let (event, mark) = parser
-            .next_token()
-            .map_err(|e| DocError::new(path, Some(line_u32(e.marker().line())), e.info()))?;
+        let (event, mark) =
+            parser.next_token().map_err(|e| DocError::new(path, Some(line_u32(e.marker().line())), e.info()))?;
         if event == Event::StreamEnd {
             break;
         }
@@ -144,10 +139,7 @@ impl Builder {
     fn count_expansion(&mut self, n: usize, line: u32) -> Result<(), DocError> {
         self.expanded = self.expanded.saturating_add(n);
         if self.expanded > MAX_NODES {
-            return Err(self.error(
-                line,
-                format!("aliases expand to more than {MAX_NODES} values"),
-            ));
+            return Err(self.error(line, format!("aliases expand to more than {MAX_NODES} values")));
         }
         self.count(n);
         Ok(())
@@ -165,44 +157,25 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1);
                 let kind = resolve_scalar(&text, style, tag.as_ref());
-                let merge_key = self.mode == Mode::Yaml
-                    && style == TScalarStyle::Plain
-                    && text == "<<"
-                    && tag.is_none();
-                let node = Node {
-                    kind,
-                    line,
-                    size: 1,
-                    height: 0,
-                    text: Some(text),
-                    merge_key,
-                };
+                let merge_key =
+                    self.mode == Mode::Yaml && style == TScalarStyle::Plain && text == "<<" && tag.is_none();
+                let node = Node { kind, line, size: 1, height: 0, text: Some(text), merge_key };
                 self.deliver(node, anchor)
             }
             Event::Alias(id) => {
                 let Some(anchored) = self.anchors.get(&id) else {
                     return Err(self.error(line, "alias refers to an unknown or unfinished anchor"));
                 };
-                let (kind, size, height) =
-                    (anchored.value.kind.clone(), anchored.size, anchored.height);
+                let (kind, size, height) = (anchored.value.kind.clone(), anchored.size, anchored.height);
                 if self.stack.len().saturating_add(height) > MAX_DEPTH {
                     return Err(self.error(line, format!("nesting deeper than {MAX_DEPTH} levels")));
                 }
                 self.count_expansion(size, line)?;
-                let node = Node {
-                    kind,
-                    line,
-                    size,
-                    height,
-                    text: None,
-                    merge_key: false,
-                };
+                let node = Node { kind, line, size, height, text: None, merge_key: false };
                 self.deliver(node, 0)
             }
             Event::SequenceStart(anchor, _) => self.open(Body::Seq(Vec::new()), line, anchor),
-            Event::MappingStart(anchor, _) => {
-                self.open(Body::Map(MapFrame::default()), line, anchor)
-            }
+            Event::MappingStart(anchor, _) => self.open(Body::Map(MapFrame::default()), line, anchor),
             Event::SequenceEnd | Event::MappingEnd => self.close(line),
         }
     }
@@ -212,13 +185,7 @@ impl Builder {
             return Err(self.error(line, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         self.count(1);
-        self.stack.push(Frame {
-            body,
-            line,
-            anchor,
-            nodes_at_start: self.nodes,
-            child_height: 0,
-        });
+        self.stack.push(Frame { body, line, anchor, nodes_at_start: self.nodes, child_height: 0 });
         Ok(())
     }
 
@@ -235,10 +202,7 @@ impl Builder {
                 finish_map(map)
             }
         };
-        let size = self
-            .nodes
-            .saturating_sub(frame.nodes_at_start)
-            .saturating_add(1);
+        let size = self.nodes.saturating_sub(frame.nodes_at_start).saturating_add(1);
         let node = Node {
             kind,
             line: frame.line,
@@ -254,14 +218,7 @@ impl Builder {
     fn deliver(&mut self, node: Node, anchor: usize) -> Result<(), DocError> {
         if anchor != 0 {
             let value = self.origins.put(Value::new(node.kind.clone()), node.line);
-            self.anchors.insert(
-                anchor,
-                Anchored {
-                    value,
-                    size: node.size,
-                    height: node.height,
-                },
-            );
+            self.anchors.insert(anchor, Anchored { value, size: node.size, height: node.height });
         }
         let Some(frame) = self.stack.last_mut() else {
             let value = self.origins.put(Value::new(node.kind), node.line);
@@ -283,11 +240,7 @@ impl Builder {
                         Some(text) => text,
                         None => Value::new(node.kind).to_string(),
                     };
-                    map.pending = Some(PendingKey {
-                        key,
-                        line: node.line,
-                        merge: node.merge_key,
-                    });
+                    map.pending = Some(PendingKey { key, line: node.line, merge: node.merge_key });
                 }
                 Some(key) => {
                     let value = self.origins.put(Value::new(node.kind), key.line);
@@ -333,11 +286,7 @@ impl Builder {
 /// ordinary entry.
 fn finish_map(map: MapFrame) -> Kind {
     let mut out = MapBuilder::default();
-    let explicit: HashSet<String> = if map.has_merge {
-        map.index.keys().cloned().collect()
-    } else {
-        HashSet::new()
-    };
+    let explicit: HashSet<String> = if map.has_merge { map.index.keys().cloned().collect() } else { HashSet::new() };
     for slot in map.slots {
         match slot {
             Slot::Entry(k, v) => out.insert(k, v),
@@ -408,9 +357,7 @@ fn resolve_plain(text: &str) -> Kind {
         "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
         "true" | "True" | "TRUE" => return Kind::Bool(true),
         "false" | "False" | "FALSE" => return Kind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Kind::Float(f64::INFINITY)
-        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Kind::Float(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
         _ => {}
@@ -424,10 +371,7 @@ fn resolve_plain(text: &str) -> Kind {
             },
         };
     }
-    for (prefix, radix, valid) in [
-        ("0x", 16, u8::is_ascii_hexdigit as fn(&u8) -> bool),
-        ("0o", 8, is_octal_digit),
-    ] {
+    for (prefix, radix, valid) in [("0x", 16, u8::is_ascii_hexdigit as fn(&u8) -> bool), ("0o", 8, is_octal_digit)] {
         if let Some(digits) = text.strip_prefix(prefix) {
             if !digits.is_empty() && digits.as_bytes().iter().all(valid) {
                 if let Ok(n) = i64::from_str_radix(digits, radix) {

@@ -9,31 +9,8 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- helpers
 
-/// The value at `path` (map keys, or list indexes as numbers).
-fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
-    let mut cur = v;
-    for step in path {
-        cur = match &cur.kind {
-            Kind::Map(_) => cur.get(step).unwrap_or_else(|| panic!("no key {step:?} in {cur}")),
-            Kind::List(items) => {
-                let i: usize = step.parse().unwrap_or_else(|_| panic!("{step:?} is not an index"));
-                items.get(i).unwrap_or_else(|| panic!("no element {i} in {cur}"))
-            }
-            _ => panic!("cannot step {step:?} into {cur}"),
-        };
-    }
-    cur
-}
-
-fn line(v: &Value, path: &[&str]) -> u32 {
-    let value = at(v, path);
-    let origin = value.origin.as_ref().unwrap_or_else(|| panic!("{path:?} has no origin"));
-    origin.line.unwrap_or_else(|| panic!("{path:?} has no line"))
-}
-
-fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    at(v, path).as_str().unwrap_or_else(|| panic!("{path:?} is not a string: {}", at(v, path)))
-}
+mod common;
+use common::{at, line, text};
 
 fn keys(v: &Value, path: &[&str]) -> Vec<String> {
     match &at(v, path).kind {

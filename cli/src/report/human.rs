@@ -28,6 +28,7 @@ fn status_label(style: &Style, status: Status) -> String {
 
 pub fn render(report: &Report, style: &Style) -> String {
     let mut out = String::new();
+    let mut evidence = Evidence::new();
     let mut sections: Vec<(String, Vec<&CheckReport>)> = Vec::new();
     for c in &report.checks {
         let s = section_path(&c.section);
@@ -51,7 +52,7 @@ pub fn render(report: &Report, style: &Style) -> String {
                 let _ = writeln!(out, "           {}", c.message);
             }
             for f in c.findings.iter().take(20) {
-                out.push_str(&finding(style, c, f));
+                out.push_str(&finding(style, &mut evidence, c, f));
             }
             if c.findings.len() > 20 {
                 let _ = writeln!(out, "           … and {} more findings (see --format json)", c.findings.len() - 20);
@@ -78,17 +79,30 @@ pub fn render(report: &Report, style: &Style) -> String {
     out
 }
 
-fn finding(style: &Style, c: &CheckReport, f: &mlpol_stdlib::run::FindingReport) -> String {
+/// Target files as evidence is shown from them: read and redacted once per
+/// report, however many findings point into them.
+type Evidence = std::collections::HashMap<String, Option<String>>;
+
+fn evidence_text<'e>(style: &Style, evidence: &'e mut Evidence, path: &str) -> Option<&'e str> {
+    evidence
+        .entry(path.to_string())
+        .or_insert_with(|| {
+            let bytes = std::fs::read(style.target.join(path)).ok()?;
+            if bytes.len() > 4 << 20 || bytes.contains(&0) {
+                return None;
+            }
+            // Shown as it is in the file, secrets masked.
+            Some(mlpol_stdlib::redact::text(&String::from_utf8_lossy(&bytes)))
+        })
+        .as_deref()
+}
+
+fn finding(style: &Style, evidence: &mut Evidence, c: &CheckReport, f: &mlpol_stdlib::run::FindingReport) -> String {
     let loc = location_text(&f.location);
     let snippet = f.location.as_ref().and_then(|l| {
         let (path, line) = (l.path.as_ref()?, l.line?);
-        let text = std::fs::read(style.target.join(path)).ok()?;
-        if text.len() > 4 << 20 || text.contains(&0) {
-            return None;
-        }
-        // The evidence line is shown as it is in the file, secrets masked.
-        let text = mlpol_stdlib::redact::text(&String::from_utf8_lossy(&text));
-        snippet(&text, path, line, &f.message, &c.id, style.color)
+        let text = evidence_text(style, evidence, path)?;
+        snippet(text, path, line, &f.message, &c.id, style.color)
     });
     match snippet {
         Some(s) => s.lines().map(|l| format!("           {l}\n")).collect(),

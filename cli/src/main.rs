@@ -10,7 +10,7 @@ mod watch;
 
 use clap::{Parser, Subcommand};
 use mlpol_lang::diagnostic::{self, Diagnostic, Severity};
-use mlpol_stdlib::collect::{Collectors, FileCollector};
+use mlpol_stdlib::collect::{standard, Collectors, Settings};
 use mlpol_stdlib::config::{self, Config, Date};
 use mlpol_stdlib::facts::Snapshot;
 use mlpol_stdlib::files::Repo;
@@ -66,6 +66,10 @@ pub struct CollectArgs {
     /// Seconds before a single fact is given up (the check is `error`).
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     timeout: f64,
+    /// An OSV-format advisory database (a directory or a zip of OSV JSON
+    /// files) for `deps.vulnerabilities()` without the network.
+    #[arg(long, value_name = "PATH")]
+    advisory_db: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -361,10 +365,12 @@ pub fn live_session(target: &Path, prepared: Prepared, collect: &CollectArgs) ->
         None => Repo::new(target),
     });
     let schema = Arc::new(mlpol_stdlib::schema::schema());
-    let mut collectors = Collectors::new(schema, vec![Arc::new(FileCollector::new(repo.clone()))]);
+    let timeout = Duration::from_secs_f64(collect.timeout.clamp(0.001, 86_400.0));
+    let settings = Settings { timeout, advisory_db: collect.advisory_db.clone() };
+    let mut collectors = Collectors::new(schema, standard(repo.clone(), &settings));
     collectors.offline = collect.offline;
     collectors.jobs = collect.jobs.max(1);
-    collectors.timeout = Duration::from_secs_f64(collect.timeout.clamp(0.001, 86_400.0));
+    collectors.timeout = timeout;
     let session = Session::live(prepared.program, prepared.params, collectors).map_err(fail)?;
     Ok(Live { session, repo, config: prepared.config, only: prepared.only })
 }

@@ -4,7 +4,7 @@
 
 use crate::world::CheckStatus;
 use mlpol_lang::diagnostic::Severity;
-use mlpol_stdlib::collect::{Collectors, FileCollector};
+use mlpol_stdlib::collect::{standard, Collectors, Settings};
 use mlpol_stdlib::config::{self, Config, Date};
 use mlpol_stdlib::files::Repo;
 use mlpol_stdlib::program::Program;
@@ -52,7 +52,7 @@ pub fn evaluate(root: &Path, mut sources: Vec<(String, String)>, today: Date) ->
     let params = run::params(&program, &config.params).map_err(|e| format!("mlpol.toml: {e}"))?;
     let repo = Arc::new(Repo::new(root));
     let schema = Arc::new(mlpol_stdlib::schema::schema());
-    let mut collectors = Collectors::new(schema, vec![Arc::new(FileCollector::new(repo))]);
+    let mut collectors = Collectors::new(schema, standard(repo, &Settings::default()));
     collectors.offline = true;
     collectors.jobs = 4;
     let mut session = Session::live(program, params, collectors)?;

@@ -49,6 +49,34 @@ impl Collector for FileCollector {
     }
 }
 
+/// What the standard collectors take from the command line and mlpol.toml.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The bound on one network request (connect to last byte); a whole fact
+    /// is also bounded by [`Collectors::timeout`].
+    pub timeout: Duration,
+    /// An OSV-format advisory database (a directory or a zip) for
+    /// `deps.vulnerabilities()` without the network (`--advisory-db`).
+    pub advisory_db: Option<std::path::PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { timeout: Duration::from_secs(10), advisory_db: None }
+    }
+}
+
+/// Every collector mlpol ships, over one target.
+pub fn standard(repo: Arc<Repo>, settings: &Settings) -> Vec<Arc<dyn Collector>> {
+    vec![
+        Arc::new(FileCollector::new(repo.clone())),
+        Arc::new(crate::http::HttpCollector::new(settings)),
+        Arc::new(crate::buckets::BucketCollector::new(settings)),
+        Arc::new(crate::host::HostCollector::new(settings)),
+        Arc::new(crate::deps::DepsCollector::new(repo, settings)),
+    ]
+}
+
 /// Facts given in advance, for unit tests of a layer.
 pub struct MemoryCollector {
     pub namespaces: Vec<&'static str>,

@@ -119,5 +119,9 @@ pub fn schema() -> Schema {
             "A pip requirements file: `requirements` (name, specifier, pinned, hashes, marker, url, editable), `includes` (`-r`, `-c`), `options` (index URLs with passwords masked).")
         .function("doc", "python", &[("file", file())], 1, Type::Doc, false,
             "A Python source as facts: `assignments` of string literals (name, value, kind), `subprocess_shell` calls, `environ_dumps`, `imports`.");
+    crate::http::schema(&mut s);
+    crate::buckets::schema(&mut s);
+    crate::host::schema(&mut s);
+    crate::deps::schema(&mut s);
     s
 }

@@ -366,7 +366,7 @@ pub fn live_session(target: &Path, prepared: Prepared, collect: &CollectArgs) ->
     });
     let schema = Arc::new(mlpol_stdlib::schema::schema());
     let timeout = Duration::from_secs_f64(collect.timeout.clamp(0.001, 86_400.0));
-    let settings = Settings { timeout, advisory_db: collect.advisory_db.clone() };
+    let settings = Settings { timeout, advisory_db: collect.advisory_db.clone(), offline: collect.offline };
     let mut collectors = Collectors::new(schema, standard(repo.clone(), &settings));
     collectors.offline = collect.offline;
     collectors.jobs = collect.jobs.max(1);

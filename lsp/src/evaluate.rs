@@ -52,7 +52,7 @@ pub fn evaluate(root: &Path, mut sources: Vec<(String, String)>, today: Date) ->
     let params = run::params(&program, &config.params).map_err(|e| format!("mlpol.toml: {e}"))?;
     let repo = Arc::new(Repo::new(root));
     let schema = Arc::new(mlpol_stdlib::schema::schema());
-    let mut collectors = Collectors::new(schema, standard(repo, &Settings::default()));
+    let mut collectors = Collectors::new(schema, standard(repo, &Settings { offline: true, ..Settings::default() }));
     collectors.offline = true;
     collectors.jobs = 4;
     let mut session = Session::live(program, params, collectors)?;

@@ -58,11 +58,15 @@ pub struct Settings {
     /// An OSV-format advisory database (a directory or a zip) for
     /// `deps.vulnerabilities()` without the network (`--advisory-db`).
     pub advisory_db: Option<std::path::PathBuf>,
+    /// `--offline`: network facts are `skip`. [`Collectors`] enforces it for
+    /// the schema's network functions; a collector that can answer some
+    /// calls offline (vulnerabilities from `advisory_db`) reads it here.
+    pub offline: bool,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { timeout: Duration::from_secs(10), advisory_db: None }
+        Settings { timeout: Duration::from_secs(10), advisory_db: None, offline: false }
     }
 }
 

@@ -590,6 +590,9 @@ fn walk(root: &Path) -> Result<Walked, String> {
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
+            // Gone since its directory was listed (a build running beside
+            // us): it is not part of the tree, and nothing was left unread.
+            Err(e) if e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => continue,
             Err(e) => {
                 let rel = e
                     .path()
@@ -609,6 +612,7 @@ fn walk(root: &Path) -> Result<Walked, String> {
         let rel = rel.to_string_lossy().replace('\\', "/");
         let meta = match entry.path().symlink_metadata() {
             Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
                 errors.push((rel, io_reason(&e)));
                 continue;

@@ -55,9 +55,20 @@ fn allowed(candidate: &str) -> bool {
     hex || uuid || placeholder || dotted || path
 }
 
-/// The line with every secret-looking value masked.
+/// The line with every secret-looking value masked: what the secret scanner
+/// finds on it, then the patterns above.
 pub fn line(text: &str) -> String {
     let mut out = text.to_string();
+    let found = crate::secrets::Scanner::shared().scan_text("", text);
+    for f in found.iter().rev().filter(|f| f.line == 1) {
+        let byte =
+            |column: u32| text.char_indices().nth(column.saturating_sub(1) as usize).map_or(text.len(), |(i, _)| i);
+        let (start, end) = (byte(f.column), byte(f.end_column));
+        if let Some(secret) = out.get(start..end) {
+            let masked = mask(secret);
+            out.replace_range(start..end, &masked);
+        }
+    }
     for re in patterns() {
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         for caps in re.captures_iter(&out) {

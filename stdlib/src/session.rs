@@ -45,7 +45,7 @@ impl Session {
     pub fn live(program: Program, params: Params, collectors: Collectors) -> Result<Session, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(collectors.jobs.clamp(1, 4))
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| format!("cannot start the collector runtime: {e}"))?;
         let config = EvalConfig::new(&program.db, params, 0, false);

@@ -6,6 +6,7 @@ mod explain;
 mod init;
 mod report;
 mod secrets;
+mod test;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -164,6 +165,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run the `test "name" { ... }` items of policy files (see docs/testing.md).
+    Test(test::TestArgs),
     /// Run the language server over stdin/stdout (for editors).
     Lsp,
     /// List the checks with their ids, severities and titles.
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::List { policy, format } => list(&policy, &format).unwrap_or_else(|code| code),
         Command::Lsp => mlpol_lsp::run_stdio(),
+        Command::Test(args) => test::run(&args),
         Command::Explain { id, policy, report } => explain::run(&id, &policy, report.as_deref()),
         Command::Init { path, ci, force } => init::run(&path, ci.as_deref(), force),
         Command::Secrets { path, history, depth, format } => secrets::run(&path, history, depth, &format),

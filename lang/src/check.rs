@@ -13,6 +13,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low"];
+/// The settings of a `test` item (see `docs/testing.md`).
+pub const TEST_KEYS: &[&str] = &[
+    "check",
+    "facts",
+    "fact_errors",
+    "snapshot",
+    "fixture",
+    "config",
+    "params",
+    "today",
+    "status",
+    "findings",
+    "at",
+    "message",
+];
+/// The statuses a test can expect.
+pub const STATUSES: &[&str] = &["pass", "fail", "error", "skip", "waived"];
 pub const META_KEYS: &[&str] =
     &["title", "section", "severity", "tags", "remediation", "references", "validation", "attestation"];
 
@@ -211,6 +228,7 @@ pub fn check_item(env: &Env, item: &Item) -> ItemCheck {
             checker.pop_scope();
         }
         ItemKind::Check(c) => checker.check_decl(c),
+        ItemKind::Test(t) => checker.test_decl(t),
     }
     ItemCheck { diagnostics: checker.diags, uses: checker.uses }
 }
@@ -349,6 +367,110 @@ impl<'a, 'e> Checker<'a, 'e> {
             self.stmt(stmt, true);
         }
         self.pop_scope();
+    }
+
+    // ----- tests -----
+
+    fn test_decl(&mut self, test: &Test) {
+        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        self.push_scope();
+        for stmt in &test.body {
+            match &stmt.kind {
+                StmtKind::Meta { key, value } => {
+                    if let Some(first) = seen.get(&key.text) {
+                        self.diags.push(
+                            Diagnostic::error("E0205", key.span.range(), format!("`{}` is set twice", key.text))
+                                .with_label(first.range(), "first set here"),
+                        );
+                    }
+                    seen.insert(key.text.clone(), key.span);
+                    self.test_setting(key, value);
+                }
+                StmtKind::Let(l) => self.stmt_let(l),
+                StmtKind::Error => {}
+                _ => self.diags.push(
+                    Diagnostic::error("E0404", stmt.span.range(), "a test holds settings and `let`s only")
+                        .with_help("requirements belong in the check under test; a test says what it expects with `status`, `findings`, `at` and `message`"),
+                ),
+            }
+        }
+        self.pop_scope();
+        if !seen.contains_key("check") {
+            self.diags.push(
+                Diagnostic::error("E0403", test.name_span.range(), format!("test \"{}\" names no check", test.name))
+                    .with_help("add `check = <check id>` (or a list of ids)"),
+            );
+        }
+    }
+
+    fn test_setting(&mut self, key: &Name, value: &Expr) {
+        if !TEST_KEYS.contains(&key.text.as_str()) {
+            let mut d = Diagnostic::error("E0401", key.span.range(), format!("unknown test setting `{}`", key.text));
+            d = match did_you_mean(&key.text, TEST_KEYS.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("the settings are {}", TEST_KEYS.join(", "))),
+            };
+            self.diags.push(d);
+            return;
+        }
+        if value.kind == ExprKind::Error {
+            return;
+        }
+        let plain =
+            |e: &Expr| matches!(&e.kind, ExprKind::Str(parts) if parts.iter().all(|p| matches!(p, StrPart::Lit(_))));
+        let plain_list = |e: &Expr| matches!(&e.kind, ExprKind::List(xs) if xs.iter().all(plain));
+        let want = match key.text.as_str() {
+            "check" => {
+                let ok = test_check_ids(value).is_some();
+                (!ok).then_some("a check id (`a.b.c`), a string, or a list of them")
+            }
+            "status" => {
+                if let ExprKind::Name(n) = &value.kind {
+                    if !STATUSES.contains(&n.text.as_str()) {
+                        let mut d =
+                            Diagnostic::error("E0402", value.span.range(), format!("unknown status `{}`", n.text));
+                        d = match did_you_mean(&n.text, STATUSES.iter().copied()) {
+                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                            None => d.with_help(format!("the statuses are {}", STATUSES.join(", "))),
+                        };
+                        self.diags.push(d);
+                    }
+                    return;
+                }
+                Some("one of `pass`, `fail`, `error`, `skip`, `waived`")
+            }
+            "findings" => (!matches!(value.kind, ExprKind::Int(n) if n >= 0)).then_some("a whole number"),
+            "at" => (!plain_list(value)).then_some("a list of plain strings (`\"path:line\"`)"),
+            "message" => (!(plain(value) || plain_list(value))).then_some("a plain string or a list of them"),
+            "snapshot" | "fixture" | "config" => {
+                (!plain(value)).then_some("a plain string (a path relative to the test file)")
+            }
+            "today" => {
+                let date = match &value.kind {
+                    ExprKind::Str(parts) => match parts.as_slice() {
+                        [StrPart::Lit(s)] => Some(s.as_str()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                (!date.is_some_and(is_date)).then_some("a date `\"YYYY-MM-DD\"`")
+            }
+            // `facts`, `fact_errors`, `params`: records of values, or lists of
+            // records merged in order.
+            _ => {
+                let got = self.expr(value);
+                let record =
+                    |t: &Type| matches!(t, Type::Struct(_) | Type::Map(_) | Type::Doc | Type::Error | Type::Any);
+                let ok = match &got {
+                    Type::List(inner) => record(inner),
+                    t => record(t),
+                };
+                (!ok).then_some("a record (`{ \"key\": value, ... }`) or a list of records")
+            }
+        };
+        if let Some(want) = want {
+            self.diags.push(Diagnostic::error("E0402", value.span.range(), format!("`{}` must be {want}", key.text)));
+        }
     }
 
     fn meta(&mut self, key: &Name, value: &Expr) {
@@ -1004,6 +1126,39 @@ impl<'a, 'e> Checker<'a, 'e> {
 
 /// The closest candidate by edit distance, if it is close enough to be a
 /// likely typo.
+/// The check ids a test's `check = ...` names: a dotted name, a string, or a
+/// list of them. `None` when the value has another form.
+pub fn test_check_ids(value: &Expr) -> Option<Vec<(String, Span)>> {
+    fn dotted(e: &Expr) -> Option<String> {
+        match &e.kind {
+            ExprKind::Name(n) => Some(n.text.clone()),
+            ExprKind::Field { base, name } => Some(format!("{}.{}", dotted(base)?, name.text)),
+            ExprKind::Str(parts) => match parts.as_slice() {
+                [StrPart::Lit(s)] => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    match &value.kind {
+        ExprKind::List(xs) => xs.iter().map(|x| dotted(x).map(|id| (id, x.span))).collect(),
+        _ => dotted(value).map(|id| vec![(id, value.span)]),
+    }
+}
+
+/// `YYYY-MM-DD` with a plausible month and day.
+fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] => {
+            let num = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_digit());
+            let in_range = |p: &str, hi: u32| p.parse::<u32>().is_ok_and(|n| (1..=hi).contains(&n));
+            num(y, 4) && num(m, 2) && num(d, 2) && in_range(m, 12) && in_range(d, 31)
+        }
+        _ => false,
+    }
+}
+
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     let len = name.chars().count();
     let limit = (len / 3).max(1);

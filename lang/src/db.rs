@@ -335,6 +335,68 @@ pub fn check_ids(db: &dyn Db, ws: Workspace) -> BTreeMap<String, Vec<(SourceFile
     out
 }
 
+/// Every test name in the workspace with where it is declared.
+#[salsa::tracked(returns(ref))]
+pub fn test_names(db: &dyn Db, ws: Workspace) -> BTreeMap<String, Vec<(SourceFile, Range<usize>)>> {
+    let mut out: BTreeMap<String, Vec<(SourceFile, Range<usize>)>> = BTreeMap::new();
+    for file in ws.files(db) {
+        for (offset, p) in items(db, *file) {
+            if let ItemKind::Test(t) = &p.ast.kind {
+                let span = t.name_span.range();
+                out.entry(t.name.clone()).or_default().push((*file, span.start + offset..span.end + offset));
+            }
+        }
+    }
+    out
+}
+
+/// Tests of this file that name a check the workspace does not declare
+/// (W0005, a warning so that `mlpol eval` without the checks under test
+/// still runs), and test names used twice (E0405).
+fn test_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let ids = check_ids(db, ws);
+    for (offset, p) in items(db, file) {
+        let ItemKind::Test(test) = &p.ast.kind else { continue };
+        for stmt in &test.body {
+            let crate::syntax::ast::StmtKind::Meta { key, value } = &stmt.kind else { continue };
+            if key.text != "check" {
+                continue;
+            }
+            for (id, span) in check::test_check_ids(value).unwrap_or_default() {
+                if ids.contains_key(&id) {
+                    continue;
+                }
+                let mut d = Diagnostic::warning(
+                    "W0005",
+                    span.shift(offset).range(),
+                    format!("test \"{}\" names an unknown check `{id}`", test.name),
+                );
+                d = match check::did_you_mean(&id, ids.keys().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => {
+                        d.with_help("`mlpol test` reports this test as failed; load the policy that declares the check")
+                    }
+                };
+                out.push(d);
+            }
+        }
+        if let Some([(first_file, first_span), ..]) = test_names(db, ws).get(&test.name).map(Vec::as_slice) {
+            let here = test.name_span.shift(offset).range();
+            if (*first_file, first_span.clone()) != (file, here.clone()) {
+                let mut d = Diagnostic::error("E0405", here, format!("test name \"{}\" is already used", test.name));
+                d = if *first_file == file {
+                    d.with_label(first_span.clone(), "first used here")
+                } else {
+                    d.with_help(format!("first used in `{}`", first_file.path(db)))
+                };
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
 /// All diagnostics of one file, with file-relative spans, sorted.
 #[salsa::tracked(returns(ref))]
 pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
@@ -470,6 +532,7 @@ pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Dia
             }
         }
     }
+    out.extend(test_diagnostics(db, ws, file));
     // Recursion among this module's functions and lets.
     out.extend(recursion(db, file, &globals));
     out.sort_by(|a, b| (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code)));

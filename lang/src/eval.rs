@@ -255,7 +255,22 @@ pub fn evaluate(
     only: Option<&BTreeSet<String>>,
     limits: Limits,
 ) -> Vec<CheckResult> {
-    let ev = Evaluator::new(db, ws, facts, params, limits);
+    evaluate_probed(db, ws, facts, params, only, limits, None)
+}
+
+/// [`evaluate`], recording into `probe` (when given) which branches of each
+/// check ran and, when the probe traces, what decided them.
+pub fn evaluate_probed(
+    db: &dyn Db,
+    ws: Workspace,
+    facts: &dyn FactSource,
+    params: &Params,
+    only: Option<&BTreeSet<String>>,
+    limits: Limits,
+    probe: Option<&Probe>,
+) -> Vec<CheckResult> {
+    let mut ev = Evaluator::new(db, ws, facts, params, limits);
+    ev.probe = probe;
     let mut out = Vec::new();
     for file in ws.files(db) {
         let text = file.text(db);
@@ -272,6 +287,47 @@ pub fn evaluate(
         }
     }
     out
+}
+
+/// The values of a test's settings (all but `check` and `status`, which are
+/// read as written), after its `let`s, in the module of `file`. Settings
+/// cannot read facts: `facts` answers nothing but errors.
+pub fn test_settings(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+    item_text: &str,
+    test: &Test,
+    params: &Params,
+) -> Result<BTreeMap<String, Value>, String> {
+    struct NoFacts;
+    impl FactSource for NoFacts {
+        fn fact(&self, call: &FactCall) -> Result<Value, FactError> {
+            Err(FactError::new(format!("a test setting cannot read the fact `{}`", call.key())))
+        }
+    }
+    let ev = Evaluator::new(db, ws, &NoFacts, params, Limits::default());
+    let frame = Frame { file, item_text: Arc::from(item_text) };
+    let mut scope = Scope { vars: Vec::new(), elements: Vec::new() };
+    let mut out = BTreeMap::new();
+    let stop = |key: &str, e: Stop| match e.fact {
+        Some(f) => format!("`{key}`: {}: {f}", e.message),
+        None => format!("`{key}`: {}", e.message),
+    };
+    for stmt in &test.body {
+        match &stmt.kind {
+            StmtKind::Let(l) => {
+                let v = ev.expr(&frame, &mut scope, &l.value).map_err(|e| stop(&l.name.text, e))?;
+                scope.vars.push((l.name.text.clone(), v));
+            }
+            StmtKind::Meta { key, value } if key.text != "check" && key.text != "status" => {
+                let v = ev.expr(&frame, &mut scope, value).map_err(|e| stop(&key.text, e))?;
+                out.insert(key.text.clone(), v);
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Inputs of an incremental evaluation besides the program and the facts.
@@ -396,6 +452,119 @@ struct Evaluator<'a> {
     in_progress: RefCell<std::collections::HashSet<(SourceFile, String)>>,
     read: RefCell<BTreeSet<String>>,
     regexes: RefCell<HashMap<String, Result<regex::Regex, String>>>,
+    probe: Option<&'a Probe>,
+    /// The check being run and where its id is (item-relative offset, line),
+    /// for the probe.
+    current: RefCell<(String, u32, usize)>,
+}
+
+/// A branch of a check body: both outcomes of a `require`, both arms of an
+/// `if` and of a `skip when`, and the body of a `for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arm {
+    Held,
+    Failed,
+    Then,
+    Else,
+    Skipped,
+    NotSkipped,
+    Entered,
+}
+
+impl Arm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Held => "held",
+            Arm::Failed => "failed",
+            Arm::Then => "then",
+            Arm::Else => "else",
+            Arm::Skipped => "skipped",
+            Arm::NotSkipped => "not skipped",
+            Arm::Entered => "entered",
+        }
+    }
+}
+
+/// One branch of one check: the check id, the item-relative start of its
+/// statement, and the arm.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Branch {
+    pub check: String,
+    pub at: u32,
+    pub arm: Arm,
+}
+
+/// The branches of a check body, in source order, with whether each belongs
+/// to a `require` (requirement coverage counts those statements).
+pub fn branches(check: &Check) -> Vec<(Branch, bool)> {
+    fn walk(id: &str, stmts: &[Stmt], out: &mut Vec<(Branch, bool)>) {
+        for stmt in stmts {
+            let at = stmt.span.start;
+            let mut push = |arm, require| out.push((Branch { check: id.to_string(), at, arm }, require));
+            match &stmt.kind {
+                StmtKind::Require { .. } => {
+                    push(Arm::Held, true);
+                    push(Arm::Failed, true);
+                }
+                StmtKind::Skip { .. } => {
+                    push(Arm::Skipped, false);
+                    push(Arm::NotSkipped, false);
+                }
+                StmtKind::For { body, .. } => {
+                    push(Arm::Entered, false);
+                    walk(id, body, out);
+                }
+                StmtKind::If { then, otherwise, .. } => {
+                    push(Arm::Then, false);
+                    push(Arm::Else, false);
+                    walk(id, then, out);
+                    walk(id, otherwise, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&check.id.dotted(), &check.body, &mut out);
+    out
+}
+
+/// One step of a traced evaluation: a statement of a check and what it
+/// decided, with the values it saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceEvent {
+    pub check: String,
+    /// 1-based line in the policy file.
+    pub line: usize,
+    pub text: String,
+}
+
+/// What an evaluation records when asked: the branches taken (coverage) and,
+/// when `trace` is set, a bounded trace of the decisions. Off (`None`) by
+/// default, so an ordinary evaluation pays nothing.
+#[derive(Debug, Default)]
+pub struct Probe {
+    pub trace: bool,
+    hits: RefCell<BTreeSet<Branch>>,
+    events: RefCell<Vec<TraceEvent>>,
+}
+
+impl Probe {
+    /// The most trace events kept per probe.
+    pub const MAX_EVENTS: usize = 200;
+
+    pub fn new(trace: bool) -> Probe {
+        Probe { trace, ..Probe::default() }
+    }
+    /// The branches taken so far.
+    pub fn hits(&self) -> BTreeSet<Branch> {
+        self.hits.borrow().clone()
+    }
+    /// The trace, taken out of the probe.
+    pub fn take_events(&self) -> Vec<TraceEvent> {
+        std::mem::take(&mut *self.events.borrow_mut())
+    }
 }
 
 struct Scope {
@@ -424,13 +593,45 @@ impl<'a> Evaluator<'a> {
             in_progress: RefCell::default(),
             read: RefCell::default(),
             regexes: RefCell::default(),
+            probe: None,
+            current: RefCell::default(),
         }
+    }
+
+    fn hit(&self, stmt: &Stmt, arm: Arm) {
+        if let Some(probe) = self.probe {
+            let check = self.current.borrow().0.clone();
+            probe.hits.borrow_mut().insert(Branch { check, at: stmt.span.start, arm });
+        }
+    }
+
+    fn tracing(&self) -> bool {
+        self.probe.is_some_and(|p| p.trace && p.events.borrow().len() < Probe::MAX_EVENTS)
+    }
+
+    /// Records a trace event for a statement (the text is built only when
+    /// tracing).
+    fn event(&self, frame: &Frame, stmt: &Stmt, text: impl FnOnce() -> String) {
+        let Some(probe) = self.probe.filter(|_| self.tracing()) else { return };
+        let (check, id_at, id_line) = self.current.borrow().clone();
+        let from = (id_at as usize).min(stmt.span.start as usize);
+        let newlines = frame.item_text.get(from..stmt.span.start as usize).map_or(0, |t| t.matches('\n').count());
+        let line = id_line + newlines;
+        probe.events.borrow_mut().push(TraceEvent { check, line, text: text() });
+    }
+
+    fn source(frame: &Frame, e: &Expr) -> String {
+        let text = frame.item_text.get(e.span.range()).unwrap_or("?").split_whitespace().collect::<Vec<_>>().join(" ");
+        shorten(&text, 160)
     }
 
     fn run_check(&self, file: SourceFile, item_text: &str, meta: CheckMeta, check: &Check) -> CheckResult {
         self.steps.set(0);
         self.read.borrow_mut().clear();
         let frame = Frame { file, item_text: Arc::from(item_text) };
+        if self.probe.is_some() {
+            *self.current.borrow_mut() = (meta.id.clone(), check.id.span.start, meta.policy_line);
+        }
         let mut scope = Scope { vars: Vec::new(), elements: Vec::new() };
         let mut findings = Vec::new();
         let outcome = self.block(&frame, &mut scope, &check.body, &mut findings);
@@ -478,6 +679,12 @@ impl<'a> Evaluator<'a> {
             }
             StmtKind::Require { cond, at, message } => {
                 let v = self.expr(frame, scope, cond)?;
+                self.hit(stmt, if v.is_true() { Arm::Held } else { Arm::Failed });
+                if self.tracing() {
+                    let text = self.default_message(frame, scope, cond);
+                    let text = if v.is_true() { text.replacen(" is false", " holds", 1) } else { text };
+                    self.event(frame, stmt, || text);
+                }
                 if !v.is_true() {
                     let message = match message {
                         Some(m) => self.expr(frame, scope, m)?.to_string(),
@@ -497,13 +704,31 @@ impl<'a> Evaluator<'a> {
                 }
             }
             StmtKind::Skip { cond, reason } => {
-                if self.expr(frame, scope, cond)?.is_true() {
+                let skipped = self.expr(frame, scope, cond)?.is_true();
+                self.hit(stmt, if skipped { Arm::Skipped } else { Arm::NotSkipped });
+                self.event(frame, stmt, || {
+                    let verdict = if skipped { "true: the check is skipped" } else { "false" };
+                    format!("skip when `{}` is {verdict}", Self::source(frame, cond))
+                });
+                if skipped {
                     return Ok(Flow::Skip(self.expr(frame, scope, reason)?.to_string()));
                 }
             }
             StmtKind::For { binding, iter, body } => {
                 let v = self.expr(frame, scope, iter)?;
-                for (k, x) in self.iterate(&v)? {
+                let elements = self.iterate(&v)?;
+                if !elements.is_empty() {
+                    self.hit(stmt, Arm::Entered);
+                }
+                self.event(frame, stmt, || {
+                    format!(
+                        "for {} in `{}`: {} element(s)",
+                        binding.first.text,
+                        Self::source(frame, iter),
+                        elements.len()
+                    )
+                });
+                for (k, x) in elements {
                     let mark = scope.vars.len();
                     scope.elements.push(x.origin.clone().or_else(|| k.origin.clone()));
                     bind(scope, binding, k, x);
@@ -517,6 +742,11 @@ impl<'a> Evaluator<'a> {
             }
             StmtKind::If { cond, then, otherwise } => {
                 let c = self.expr(frame, scope, cond)?;
+                self.hit(stmt, if c.is_true() { Arm::Then } else { Arm::Else });
+                self.event(frame, stmt, || {
+                    let arm = if c.is_true() { "true: then" } else { "false: else" };
+                    format!("if `{}` is {arm}", Self::source(frame, cond))
+                });
                 let branch = if c.is_true() { then } else { otherwise };
                 return self.block(frame, scope, branch, findings);
             }

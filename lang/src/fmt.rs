@@ -14,8 +14,8 @@
 //!   with an operator, `=`, `:`, `else`, `then`, `because` or `when`. A line
 //!   that starts with a closer or with a statement keyword (`let`, `require`,
 //!   `skip`, `for`, `if`, `check`, `fn`, `param`, `import`, `module`) is never a
-//!   continuation, and neither is a line already indented by a bracket the
-//!   previous code line opened.
+//!   continuation, nor is a test's `at = ...` setting, nor a line already
+//!   indented by a bracket the previous code line opened.
 //! * **Spacing** between the tokens of a line: canonical, see `gap`.
 //!
 //! Blank lines are collapsed to at most one and dropped at the start and the
@@ -179,7 +179,9 @@ impl Layout {
             self.stack.last().map_or(0, |open| open.opener)
         } else {
             let base = self.stack.last().map_or(0, |open| open.content);
-            base + usize::from(self.continues(first.kind, base))
+            // `at = [...]` is a test setting, not the `at` of a `require`.
+            let setting = first.kind == Token::At && line.get(1).is_some_and(|t| t.kind == Token::Assign);
+            base + usize::from(!setting && self.continues(first.kind, base))
         };
         let start_binary = self.prev.as_ref().is_some_and(|prev| prev.ends_operand);
         let roles = roles(line, start_binary);

@@ -245,7 +245,29 @@ impl Walker<'_, '_> {
                 self.scopes.pop();
             }
             ItemKind::Broken { name, .. } => self.occ(name.span, self.global(&name.text), true),
+            ItemKind::Test(t) => self.test(t, item.span.end),
         }
+    }
+
+    /// A test: its check ids point at the checks; other settings are
+    /// expressions (`status` is a bare word, not a name).
+    fn test(&mut self, test: &Test, end: u32) {
+        self.scopes.push(Vec::new());
+        for stmt in &test.body {
+            match &stmt.kind {
+                StmtKind::Meta { key, value } if key.text == "check" => {
+                    for (id, span) in mlpol_lang::check::test_check_ids(value).unwrap_or_default() {
+                        self.occ(span, Target::Check(id), false);
+                    }
+                }
+                StmtKind::Meta { key, .. } if key.text == "status" => {}
+                StmtKind::Meta { value, .. } => {
+                    self.expr(value);
+                }
+                _ => self.stmt(stmt, end),
+            }
+        }
+        self.scopes.pop();
     }
 
     fn let_value(&mut self, l: &Let) -> Type {

@@ -568,6 +568,7 @@ fn symbol_of(item: &Item) -> Option<(String, Option<String>, lsp::SymbolKind, Ra
         ItemKind::Broken { name, keyword } => {
             (name.text.clone(), Some(keyword.clone()), lsp::SymbolKind::VARIABLE, name.span.range())
         }
+        ItemKind::Test(t) => (t.name.clone(), Some("test".into()), lsp::SymbolKind::METHOD, t.name_span.range()),
         ItemKind::Error => return None,
     })
 }

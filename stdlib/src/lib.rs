@@ -19,3 +19,4 @@ pub mod run;
 pub mod schema;
 pub mod secrets;
 pub mod session;
+pub mod testing;

@@ -7,6 +7,7 @@ mod eval;
 mod formats;
 mod lsp;
 mod secrets;
+mod test_cmd;
 mod waivers;
 mod watch;
 

@@ -67,6 +67,10 @@ pub enum ItemKind {
     Let(Let),
     Fn(FnDecl),
     Check(Check),
+    /// `test "name" { ... }`: a test of checks (see `docs/testing.md`). Its
+    /// body holds settings (`key = value`) and `let`s; it is never evaluated
+    /// as a check.
+    Test(Test),
     /// An item that did not parse; its errors are in `Parse::errors`.
     Error,
     /// An item that did not parse but whose keyword and name could be read
@@ -151,6 +155,17 @@ pub struct FnDecl {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     pub id: Path,
+    pub body: Vec<Stmt>,
+}
+
+/// `test "name" { check = a.b  facts = {...}  status = fail ... }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Test {
+    /// The test's name, unescaped.
+    pub name: String,
+    /// The span of the name's string literal.
+    pub name_span: Span,
+    /// Settings are `Meta` statements; `Let`s name values the settings use.
     pub body: Vec<Stmt>,
 }
 

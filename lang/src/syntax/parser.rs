@@ -65,8 +65,9 @@ pub fn split_items(text: &str) -> Vec<Range<usize>> {
         }
         // After `.` a keyword is a field or path segment (`check a.import.b`).
         let after_dot = prev_code == Some(Token::Dot);
-        let forced = column0 && token.starts_item() && token != Token::Let && !after_dot;
-        if token.starts_item() && !after_dot && (depth == 0 || forced) {
+        let starts_item = token.starts_item() || starts_test(text, &tokens, i);
+        let forced = column0 && starts_item && token != Token::Let && !after_dot;
+        if starts_item && !after_dot && (depth == 0 || forced) {
             depth = 0;
             starts.push(doc_start.unwrap_or(lexeme.start));
         } else if !seen_code {
@@ -88,6 +89,17 @@ pub fn split_items(text: &str) -> Vec<Range<usize>> {
         ranges.push(start..end);
     }
     ranges
+}
+
+/// Whether the token at `i` is the `test` of `test "name"`: `test` is not a
+/// keyword (`let test = 1` stays valid), so a test item is recognised by the
+/// word followed by a string.
+fn starts_test(text: &str, tokens: &[super::lexer::Lexeme], i: usize) -> bool {
+    let Some(lexeme) = tokens.get(i) else { return false };
+    if lexeme.token != Token::Ident || text.get(lexeme.range()) != Some("test") {
+        return false;
+    }
+    tokens.get(i + 1..).unwrap_or(&[]).iter().find(|l| !l.token.is_trivia()).is_some_and(|l| l.token == Token::Str)
 }
 
 /// Parses one top-level item.
@@ -245,9 +257,12 @@ fn join_or(names: &[&str]) -> String {
 fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::item => "an item (`check`, `fn`, `let`, `param`, `import`, `module`)",
-        Rule::module_decl | Rule::import_decl | Rule::param_decl | Rule::fn_decl | Rule::check_decl => {
-            "an item (`check`, `fn`, `let`, `param`, `import`, `module`)"
-        }
+        Rule::module_decl
+        | Rule::import_decl
+        | Rule::param_decl
+        | Rule::fn_decl
+        | Rule::check_decl
+        | Rule::test_decl => "an item (`check`, `fn`, `let`, `param`, `import`, `module`)",
         Rule::let_decl => "`let`",
         Rule::ident | Rule::path | Rule::field_name => "a name",
         Rule::type_expr | Rule::list_type | Rule::map_type => "a type",
@@ -375,6 +390,12 @@ impl Builder<'_> {
                 let (Some(id), Some(block)) = (inner.next(), inner.next()) else { return ItemKind::Error };
                 ItemKind::Check(Check { id: path(id), body: self.block(block) })
             }
+            Rule::test_decl => {
+                let (Some(n), Some(block)) = (inner.next(), inner.next()) else { return ItemKind::Error };
+                let name_span = span_of(&n);
+                let name = self.plain_string(n);
+                ItemKind::Test(Test { name, name_span, body: self.block(block) })
+            }
             _ => ItemKind::Error,
         }
     }
@@ -472,6 +493,10 @@ impl Builder<'_> {
         let mut inner = pair.into_inner();
         let kind = match rule {
             Rule::meta => match (inner.next(), inner.next()) {
+                (Some(k), Some(v)) if v.as_rule() == Rule::skip_word => {
+                    let n = name(v);
+                    StmtKind::Meta { key: name(k), value: Expr { span: n.span, kind: ExprKind::Name(n) } }
+                }
                 (Some(k), Some(v)) => StmtKind::Meta { key: name(k), value: self.expr(v) },
                 _ => StmtKind::Error,
             },

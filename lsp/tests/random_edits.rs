@@ -10,7 +10,7 @@
 //! are collected, not accumulated).
 //!
 //! `MLPOL_LSP_EDITS=N` changes the number of edits, `MLPOL_LSP_SEED=S` the
-//! seed. 10 000 edits take about 15 s in a debug build on 2 cores.
+//! seed. 10 000 edits take about 25 s in a debug build on 2 cores.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;

@@ -19,6 +19,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("std/monitoring.mlpol", include_str!("../checklist/monitoring.mlpol")),
     ("std/incident.mlpol", include_str!("../checklist/incident.mlpol")),
     ("std/data.mlpol", include_str!("../checklist/data.mlpol")),
+    ("std/services.mlpol", include_str!("../checklist/services.mlpol")),
+    ("std/compliance.mlpol", include_str!("../checklist/compliance.mlpol")),
+    ("std/operations.mlpol", include_str!("../checklist/operations.mlpol")),
+    ("std/local.mlpol", include_str!("../checklist/local.mlpol")),
 ];
 
 pub struct Program {

@@ -5,8 +5,8 @@ use crate::*;
 use serde_json::Value;
 
 #[test]
-fn the_demo_platform_passes_its_gate_with_one_waiver() {
-    let out = mlpol(&repo_root(), &["eval", "tests/fixtures/demo-platform", "--format", "json"]);
+fn the_demo_platform_passes_its_gate_with_its_waivers() {
+    let out = mlpol(&repo_root(), &["eval", "tests/fixtures/demo-platform", "--offline", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.json();
     assert_eq!(report["version"], "0.1.0");
@@ -19,7 +19,8 @@ fn the_demo_platform_passes_its_gate_with_one_waiver() {
     assert_eq!(compose["section"], serde_json::json!(["Infrastructure Security", "Docker Containers"]));
     assert_eq!(compose["suppressed"][0]["location"]["path"], "legacy/docker-compose.yml");
     assert_eq!(report["score"]["gate"], "pass");
-    assert_eq!(report["score"]["medium"]["waived"], 1);
+    // The legacy compose file is waived for isolation and resource limits.
+    assert_eq!(report["score"]["medium"]["waived"], 2);
 }
 
 #[test]
@@ -86,9 +87,15 @@ fn when_every_collector_fails_no_check_passes() {
     assert_eq!(out.code, 1);
     let report = out.json();
     for c in report["checks"].as_array().unwrap() {
+        // A check decided by its params alone (a service URL that is not
+        // set, host checks turned off) reads no fact and may skip.
+        if c["status"] == "skip" && c["facts"].as_array().unwrap().is_empty() {
+            continue;
+        }
         assert_eq!(c["status"], "error", "{} must be error, not {}", c["id"], c["status"]);
         assert!(c["message"].as_str().unwrap().contains("collector failed on purpose"), "{}", c["message"]);
     }
+    assert!(report["checks"].as_array().unwrap().iter().filter(|c| c["status"] == "error").count() >= 30);
 }
 
 #[test]
@@ -308,7 +315,9 @@ fn mlflow_checks_find_default_credentials_and_unauthenticated_servers() {
     for c in
         out.json()["checks"].as_array().unwrap().iter().filter(|c| c["id"].as_str().unwrap().starts_with("mlflow."))
     {
-        assert_eq!(c["status"], "pass", "{c:#}");
+        // The probes of a running server need `mlflow_url`.
+        let probe = ["mlflow.auth.server_probe", "mlflow.https.certificate"].contains(&c["id"].as_str().unwrap());
+        assert_eq!(c["status"], if probe { "skip" } else { "pass" }, "{c:#}");
     }
 }
 

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec mlflow server --host 0.0.0.0

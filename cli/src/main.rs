@@ -67,6 +67,10 @@ pub struct CollectArgs {
     /// Seconds before a single fact is given up (the check is `error`).
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     timeout: f64,
+    /// Seconds the whole collection phase may take; facts not collected by
+    /// then are errors.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    phase_timeout: f64,
     /// An OSV-format advisory database (a directory or a zip of OSV JSON
     /// files) for `deps.vulnerabilities()` without the network.
     #[arg(long, value_name = "PATH")]
@@ -375,6 +379,7 @@ pub fn live_session(target: &Path, prepared: Prepared, collect: &CollectArgs) ->
     collectors.offline = collect.offline;
     collectors.jobs = collect.jobs.max(1);
     collectors.timeout = timeout;
+    collectors.phase_timeout = Duration::from_secs_f64(collect.phase_timeout.clamp(0.001, 86_400.0));
     let session = Session::live(prepared.program, prepared.params, collectors).map_err(fail)?;
     Ok(Live { session, repo, config: prepared.config, only: prepared.only })
 }

@@ -103,12 +103,34 @@ pub struct Collectors {
     schema: Arc<Schema>,
     pub offline: bool,
     pub jobs: usize,
+    /// The bound on one fact.
     pub timeout: Duration,
+    /// The bound on a whole collection phase (every round of one
+    /// evaluation): facts still running or queued when it is spent fail.
+    pub phase_timeout: Duration,
+    /// When the current phase ends; set by [`Collectors::begin_phase`].
+    deadline: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Collectors {
     pub fn new(schema: Arc<Schema>, collectors: Vec<Arc<dyn Collector>>) -> Collectors {
-        Collectors { collectors, schema, offline: false, jobs: 8, timeout: Duration::from_secs(30) }
+        Collectors {
+            collectors,
+            schema,
+            offline: false,
+            jobs: 8,
+            timeout: Duration::from_secs(30),
+            phase_timeout: Duration::from_secs(300),
+            deadline: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Starts a collection phase: from now on, [`Collectors::collect_all`]
+    /// gives up on facts after `phase_timeout`.
+    pub fn begin_phase(&self) {
+        if let Ok(mut d) = self.deadline.lock() {
+            *d = tokio::time::Instant::now().checked_add(self.phase_timeout);
+        }
     }
 
     fn start(&self, call: FactCall) -> FactFuture {
@@ -148,16 +170,29 @@ impl Collectors {
         let total = calls.len();
         let jobs = self.jobs.max(1);
         let futures: Vec<(FactCall, FactFuture)> = calls.into_iter().map(|c| (c.clone(), self.start(c))).collect();
+        let deadline = self.deadline.lock().ok().and_then(|d| *d);
+        let budget = self.phase_timeout.as_secs_f64();
         runtime.block_on(async move {
             let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs));
             let mut handles = Vec::with_capacity(total);
             for (call, fut) in futures {
                 let semaphore = semaphore.clone();
+                let key = call.key();
                 handles.push((
                     call,
                     tokio::spawn(async move {
-                        let _permit = semaphore.acquire_owned().await;
-                        fut.await
+                        let run = async move {
+                            let _permit = semaphore.acquire_owned().await;
+                            fut.await
+                        };
+                        match deadline {
+                            Some(at) => tokio::time::timeout_at(at, run).await.unwrap_or_else(|_| {
+                                Err(FactError::new(format!(
+                                    "`{key}` was not collected: the collection phase used up its {budget}s"
+                                )))
+                            }),
+                            None => run.await,
+                        }
                     }),
                 ));
             }

@@ -87,6 +87,9 @@ impl Session {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Vec<CheckResult> {
         self.rounds = 0;
+        if let Source::Live { collectors, .. } = &self.source {
+            collectors.begin_phase();
+        }
         loop {
             let outcomes = eval::eval_workspace(&self.program.db, self.program.ws, self.config, only);
             self.rounds += 1;
@@ -141,6 +144,7 @@ impl Session {
     /// facts changed.
     pub fn recollect(&mut self, affected: &dyn Fn(&str) -> bool) -> usize {
         let Source::Live { collectors, runtime } = &self.source else { return 0 };
+        collectors.begin_phase();
         let calls: Vec<FactCall> = self
             .program
             .db

@@ -431,13 +431,42 @@ fn offline_database_errors() {
     let dir = TempDir::new("zipdb");
     dir.write("all.zip", "PK");
     let err = offline_db(&project, &dir.0.join("all.zip")).unwrap_err();
-    assert!(err.message.contains("unpack"), "{}", err.message);
+    assert!(err.message.contains("all.zip") && err.message.contains("not a readable zip"), "{}", err.message);
     dir.write("db/bad.json", "{ not json");
     let err = offline_db(&project, &dir.0.join("db")).unwrap_err();
     assert!(err.message.contains("bad.json") && err.message.contains("invalid JSON"), "{}", err.message);
     let empty = TempDir::new("emptydb");
     let err = offline_db(&project, &empty.0).unwrap_err();
     assert!(err.message.contains("no OSV JSON files"), "{}", err.message);
+}
+
+/// The advisory fixtures zipped by Python's zipfile (one member deflated,
+/// the rest stored, in a folder as osv.dev's export has none) give the same
+/// findings as the directory.
+#[test]
+fn a_zipped_advisory_database_matches_like_the_directory() {
+    let dir = TempDir::new("zipped");
+    let zip = dir.0.join("all.zip");
+    let script = r#"
+import sys, zipfile, pathlib
+src, out = pathlib.Path(sys.argv[1]), sys.argv[2]
+with zipfile.ZipFile(out, "w") as z:
+    for i, f in enumerate(sorted(src.rglob("*.json"))):
+        method = zipfile.ZIP_DEFLATED if i % 2 == 0 else zipfile.ZIP_STORED
+        z.write(f, "PyPI/" + f.name, compress_type=method)
+    z.writestr("README.txt", "not an advisory")
+"#;
+    let status = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(fixture("advisories"))
+        .arg(&zip)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let from_zip = vuln_rows(&offline_db(&fixture("project"), &zip).unwrap());
+    let from_dir = vuln_rows(&offline_db(&fixture("project"), &fixture("advisories")).unwrap());
+    assert_eq!(from_zip, from_dir);
+    assert_eq!(from_zip.len(), 4);
 }
 
 #[test]

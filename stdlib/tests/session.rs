@@ -153,6 +153,26 @@ fn a_fact_that_takes_too_long_is_an_error_not_a_hang() {
     }
 }
 
+/// Each fact may take 30 s, but the whole phase only 0.3 s: with one job,
+/// the running fact and the queued ones all fail when the phase is spent.
+#[test]
+fn the_collection_phase_is_bounded_as_a_whole() {
+    let program = Program::new(vec![("p.mlpol".to_string(), POLICIES.to_string())], false);
+    let mut collectors = Collectors::new(Arc::new(schema()), vec![Arc::new(Slow)]);
+    collectors.timeout = Duration::from_secs(60);
+    collectors.phase_timeout = Duration::from_millis(300);
+    collectors.jobs = 1;
+    let mut session = Session::live(program, Params::new(), collectors).unwrap();
+    let started = std::time::Instant::now();
+    let results = session.evaluate(None, &mut |_, _| {});
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(results.len() >= 2);
+    for r in &results {
+        assert_eq!(r.status, Status::Error);
+        assert!(r.message.contains("the collection phase used up its 0.3s"), "{}", r.message);
+    }
+}
+
 #[test]
 fn a_memory_collector_serves_unit_tests() {
     let program = Program::new(vec![("p.mlpol".to_string(), POLICIES.to_string())], false);

@@ -10,9 +10,7 @@
 //! dev-releases, local versions). Withdrawn advisories never match.
 //!
 //! The offline database is a directory of OSV JSON files (searched
-//! recursively), e.g. the `PyPI/all.zip` export of osv.dev unpacked. A zip
-//! itself is not read: that would need a zip and inflate implementation the
-//! workspace does not have.
+//! recursively), or a zip of them such as osv.dev's `PyPI/all.zip` export.
 
 use super::{normalize_name, Package};
 use pep440_rs::Version;
@@ -236,19 +234,17 @@ pub struct Db {
 }
 
 impl Db {
-    /// Reads every `*.json` file under `path` (recursively). A file that is
-    /// not an OSV record is an error naming it; a zip is refused with how to
-    /// unpack it.
+    /// Reads every `*.json` file under `path` (recursively), or in `path`
+    /// when it is a zip. A file that is not an OSV record is an error naming
+    /// it.
     pub fn load(path: &Path) -> Result<Db, String> {
         let shown = path.display();
         let meta = std::fs::metadata(path).map_err(|e| format!("advisory database `{shown}`: {e}"))?;
         if !meta.is_dir() {
             if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-                return Err(format!(
-                    "advisory database `{shown}`: zip files are not read; unpack it (`unzip all.zip -d DIR`) and pass the directory"
-                ));
+                return Db::load_zip(path);
             }
-            return Err(format!("advisory database `{shown}`: not a directory of OSV JSON files"));
+            return Err(format!("advisory database `{shown}`: not a directory or zip of OSV JSON files"));
         }
         let mut db = Db::default();
         for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
@@ -263,6 +259,25 @@ impl Db {
             }
             let advisory = read_advisory(file)?;
             db.add(advisory);
+        }
+        if db.files == 0 {
+            return Err(format!("advisory database `{shown}`: no OSV JSON files in it"));
+        }
+        Ok(db)
+    }
+
+    fn load_zip(path: &Path) -> Result<Db, String> {
+        let shown = path.display();
+        let is_json = |name: &str| name.to_ascii_lowercase().ends_with(".json");
+        let members =
+            super::zip::read(path, is_json, MAX_FILE_BYTES as usize).map_err(|e| format!("advisory database {e}"))?;
+        if members.len() > MAX_FILES {
+            return Err(format!("advisory database `{shown}`: more than {MAX_FILES} files"));
+        }
+        let mut db = Db::default();
+        for m in members {
+            db.files += 1;
+            db.add(parse_advisory(&format!("{shown}:{}", m.name), &m.bytes)?);
         }
         if db.files == 0 {
             return Err(format!("advisory database `{shown}`: no OSV JSON files in it"));
@@ -308,7 +323,11 @@ fn read_advisory(file: &Path) -> Result<Advisory, String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("advisory `{shown}`: larger than {} MiB", MAX_FILE_BYTES >> 20));
     }
-    let json: Json = serde_json::from_slice(&bytes).map_err(|e| format!("advisory `{shown}`: invalid JSON: {e}"))?;
+    parse_advisory(&shown.to_string(), &bytes)
+}
+
+fn parse_advisory(shown: &str, bytes: &[u8]) -> Result<Advisory, String> {
+    let json: Json = serde_json::from_slice(bytes).map_err(|e| format!("advisory `{shown}`: invalid JSON: {e}"))?;
     Advisory::from_json(&json).ok_or_else(|| format!("advisory `{shown}`: not an OSV record (no `id`)"))
 }
 

@@ -23,6 +23,7 @@ pub mod declared;
 pub mod installed;
 pub mod locked;
 pub mod osv;
+mod zip;
 
 use crate::collect::{Collector, FactFuture, Settings};
 use crate::files::Repo;
@@ -117,7 +118,7 @@ pub fn schema(s: &mut Schema) {
         .function("deps", "installed", &[("venv", Type::Str)], 0, Type::list(Type::record("Distribution")), false,
             "Distributions in a virtual environment (`*.dist-info/METADATA` headers): the given path (relative to the target, or absolute), else `.venv`, `venv` or `env` in the target. An error when none exists; at most 10000 distributions.")
         .function("deps", "vulnerabilities", &[], 0, Type::list(Type::record("Vulnerability")), false,
-            "Known vulnerabilities of every locked package (and `==`-pinned declared one in a directory without a lock file), matched by PEP 440 version against OSV: offline from `--advisory-db` (a directory of OSV JSON files), else from the OSV API (`MLPOL_OSV_URL`, default `https://api.osv.dev`). Not a network function in the schema: under `--offline` without `--advisory-db` it is `skip`; an unreachable OSV is an error, never an empty list.");
+            "Known vulnerabilities of every locked package (and `==`-pinned declared one in a directory without a lock file), matched by PEP 440 version against OSV: offline from `--advisory-db` (a directory or a zip of OSV JSON files), else from the OSV API (`MLPOL_OSV_URL`, default `https://api.osv.dev`). Not a network function in the schema: under `--offline` without `--advisory-db` it is `skip`; an unreachable OSV is an error, never an empty list.");
 }
 
 /// The `deps` collector over one target.

@@ -220,16 +220,8 @@ fn dvc_remotes_on_public_and_private_moto_buckets() {
 
 /// Days since 1970-01-01 as a civil (year, month, day).
 fn civil(days: i64) -> (i32, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y as i32, m as u8, d as u8)
+    let d = mlpol_stdlib::config::Date::from_days(days);
+    (d.year, d.month, d.day)
 }
 
 /// An HTTPS server on 127.0.0.1 whose certificate (for `localhost`) expires

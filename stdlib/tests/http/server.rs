@@ -301,15 +301,6 @@ pub fn self_signed(names: &[&str]) -> (Vec<CertificateDer<'static>>, PrivateKeyD
 /// The date (UTC) `offset` days from today.
 fn ymd(offset: i64) -> (i32, u8, u8) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = now.div_euclid(86_400) + offset + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y as i32, m as u8, d as u8)
+    let d = mlpol_stdlib::config::Date::from_days(now.div_euclid(86_400) + offset);
+    (d.year, d.month, d.day)
 }

@@ -160,19 +160,7 @@ pub fn coverage_table(c: &Coverage) -> String {
             format!("{}/{}", check.branches_covered, check.branches)
         );
     }
-    let _ = writeln!(
-        out,
-        "  checks {}/{} ({}%), requires {}/{} ({}%), branches {}/{} ({}%)",
-        c.checks_tested,
-        c.checks.len(),
-        c.checks_percent(),
-        c.requires_covered,
-        c.requires,
-        c.requires_percent(),
-        c.branches_covered,
-        c.branches,
-        c.branches_percent()
-    );
+    let _ = writeln!(out, "  {}", c.summary());
     if !c.untested.is_empty() {
         let _ = writeln!(out, "  checks with no test: {}", c.untested.join(", "));
     }

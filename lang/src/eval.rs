@@ -7,7 +7,7 @@
 use crate::builtins;
 use crate::db::{self, Db, SourceFile, Workspace};
 use crate::syntax::ast::*;
-use crate::value::{self, Kind, Origin, Params, Value};
+use crate::value::{self, shorten, Kind, Origin, Params, Value};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -1413,15 +1413,6 @@ fn quoted(v: &Value) -> String {
         Kind::Str(s) => format!("{s:?}"),
         _ => v.to_string(),
     }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
 }
 
 fn field(b: &Value, name: &str) -> Result<Value, String> {

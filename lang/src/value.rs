@@ -225,6 +225,14 @@ pub fn mask(secret: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
 }
 
+/// At most `max` characters of `s`, with `…` when it was cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
+        None => s.to_string(),
+    }
+}
+
 pub fn format_duration(seconds: i64) -> String {
     const UNITS: &[(i64, &str)] = &[(604_800, "w"), (86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
     if seconds == 0 {

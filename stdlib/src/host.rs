@@ -13,7 +13,7 @@
 use crate::collect::{Collector, FactFuture, Settings};
 use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::types::{Schema, Type};
-use mlpol_lang::value::{record, Kind, Origin, Value};
+use mlpol_lang::value::{record, shorten, Kind, Origin, Value};
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -720,7 +720,7 @@ fn ufw_state(out: &str) -> (&'static str, String) {
     match status {
         "active" => ("active", format!("ufw: active, {rules} rules")),
         "inactive" => ("inactive", "ufw: inactive".to_string()),
-        _ => ("unknown", format!("ufw: unexpected status {:?}", truncate(out.trim(), 80))),
+        _ => ("unknown", format!("ufw: unexpected status {:?}", shorten(out.trim(), 80))),
     }
 }
 
@@ -801,7 +801,7 @@ fn iptables_state(out: &str) -> (&'static str, String) {
 
 fn failure_detail(cmd: &str, out: &Output) -> String {
     let said = if out.stderr.trim().is_empty() { out.stdout.trim() } else { out.stderr.trim() };
-    let said = truncate(said.lines().next().unwrap_or_default(), 160);
+    let said = shorten(said.lines().next().unwrap_or_default(), 160);
     let code = out.code.map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
     if said.is_empty() {
         format!("`{cmd}` exited with {code}")
@@ -875,13 +875,6 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         _ => e.to_string(),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
-        None => s.to_string(),
     }
 }
 

@@ -110,6 +110,22 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// `checks 53/53 (100%), requires …, branches …`: the totals in a line.
+    pub fn summary(&self) -> String {
+        format!(
+            "checks {}/{} ({}%), requires {}/{} ({}%), branches {}/{} ({}%)",
+            self.checks_tested,
+            self.checks.len(),
+            self.checks_percent(),
+            self.requires_covered,
+            self.requires,
+            self.requires_percent(),
+            self.branches_covered,
+            self.branches,
+            self.branches_percent()
+        )
+    }
+
     /// Percent of checks with at least one test.
     pub fn checks_percent(&self) -> f64 {
         percent(self.checks_tested, self.checks.len())

@@ -96,18 +96,7 @@ fn every_bundled_check_has_a_test() {
 fn coverage_of_the_bundled_checklist() {
     let suite = suite();
     let c = run(&suite).coverage;
-    eprintln!(
-        "checks {}/{} ({}%), requires {}/{} ({}%), branches {}/{} ({}%)",
-        c.checks_tested,
-        c.checks.len(),
-        c.checks_percent(),
-        c.requires_covered,
-        c.requires,
-        c.requires_percent(),
-        c.branches_covered,
-        c.branches,
-        c.branches_percent()
-    );
+    eprintln!("{}", c.summary());
     for check in &c.checks {
         eprintln!(
             "  {:<40} {:>3} {:>7} {:>7}",

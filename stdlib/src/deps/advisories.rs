@@ -13,6 +13,7 @@
 //! recursively), or a zip of them such as osv.dev's `PyPI/all.zip` export.
 
 use super::{normalize_name, Package};
+use mlpol_lang::value::shorten;
 use pep440_rs::Version;
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -83,7 +84,7 @@ impl Advisory {
             .or_else(|| {
                 json.get("details").and_then(Json::as_str).and_then(|d| d.lines().find(|l| !l.trim().is_empty()))
             })
-            .map(|s| truncate(s.trim(), MAX_SUMMARY))
+            .map(|s| shorten(s.trim(), MAX_SUMMARY))
             .unwrap_or_default();
         let severity = json
             .get("database_specific")
@@ -329,13 +330,6 @@ fn read_advisory(file: &Path) -> Result<Advisory, String> {
 fn parse_advisory(shown: &str, bytes: &[u8]) -> Result<Advisory, String> {
     let json: Json = serde_json::from_slice(bytes).map_err(|e| format!("advisory `{shown}`: invalid JSON: {e}"))?;
     Advisory::from_json(&json).ok_or_else(|| format!("advisory `{shown}`: not an OSV record (no `id`)"))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
-        None => s.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@
 //! file without `FROM` are errors.
 
 use super::{line_u32, DocError, MapBuilder, Origins};
-use mlpol_lang::value::{record, Value};
+use mlpol_lang::value::{record, shorten, Value};
 
 const INSTRUCTIONS: &[&str] = &[
     "ADD",
@@ -426,7 +426,7 @@ fn read_instructions(path: &str, lines: &[&str], first: usize, escape: char) -> 
         };
         let name = word.to_ascii_uppercase();
         if !INSTRUCTIONS.contains(&name.as_str()) {
-            return Err(DocError::new(path, Some(line), format!("unknown instruction {:?}", truncate(word, 40))));
+            return Err(DocError::new(path, Some(line), format!("unknown instruction {:?}", shorten(word, 40))));
         }
         if args.is_empty() {
             return Err(DocError::new(path, Some(line), format!("{name} requires arguments")));
@@ -438,7 +438,7 @@ fn read_instructions(path: &str, lines: &[&str], first: usize, escape: char) -> 
                         return Err(DocError::new(
                             path,
                             Some(line),
-                            format!("unterminated heredoc <<{}", truncate(&tag, 40)),
+                            format!("unterminated heredoc <<{}", shorten(&tag, 40)),
                         ));
                     };
                     index += 1;
@@ -579,7 +579,7 @@ fn env_pairs(body: &str, escape: char) -> Result<Vec<(String, String)>, String> 
     let mut out = Vec::with_capacity(words.len());
     for word in words {
         let Some((name, value)) = split_assignment(&word) else {
-            return Err(format!("expected NAME=value, found {:?}", truncate(&word.raw, 40)));
+            return Err(format!("expected NAME=value, found {:?}", shorten(&word.raw, 40)));
         };
         out.push((name, value));
     }
@@ -774,11 +774,4 @@ fn image_ref(reference: &str) -> ImageRef {
         _ => (None, name.to_string()),
     };
     ImageRef { name: name.to_string(), registry, repository: Some(repository), tag, digest }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
-        None => s.to_string(),
-    }
 }

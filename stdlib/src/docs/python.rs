@@ -39,7 +39,7 @@
 //! bounded only by memory; parsing gives up after [`PARSE_BUDGET`].
 
 use super::{line_u32, DocError, Origins};
-use mlpol_lang::value::{record, Value};
+use mlpol_lang::value::{record, shorten, Value};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
@@ -671,13 +671,6 @@ fn line_value(line: u32) -> Value {
 /// Whitespace runs (newlines included) as one blank.
 fn compact(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", text.get(..i).unwrap_or_default()),
-        None => text.to_string(),
-    }
 }
 
 /// The value of one Python string literal (prefix, quotes, escapes).

@@ -33,7 +33,7 @@
 //! is not a valid requirement or option is a [`DocError`] at its line.
 
 use super::{line_u32, DocError, Origins};
-use mlpol_lang::value::{record, Value};
+use mlpol_lang::value::{record, shorten, Value};
 
 const MASK: &str = "********";
 
@@ -242,7 +242,7 @@ fn option_words(text: &str) -> Result<Vec<(String, Option<String>)>, String> {
             let rest = chars.as_str().trim_start_matches('=');
             (long.to_string(), (!rest.is_empty()).then(|| rest.to_string()))
         } else {
-            return Err(format!("expected an option, found {:?}", truncate(&word, 60)));
+            return Err(format!("expected an option, found {:?}", shorten(&word, 60)));
         };
         if name == "--" {
             return Err("empty option".to_string());
@@ -341,7 +341,7 @@ fn requirement(text: &str) -> Result<Requirement, String> {
     if looks_like_url_or_path(text) {
         return url_requirement(text);
     }
-    let invalid = |why: &str| format!("invalid requirement {:?}: {why}", truncate(text, 60));
+    let invalid = |why: &str| format!("invalid requirement {:?}: {why}", shorten(text, 60));
 
     let name_end =
         text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).unwrap_or(text.len());
@@ -412,7 +412,7 @@ fn specifier_clause(clause: &str) -> Result<(String, String), String> {
     let op = ["===", "==", "!=", "<=", ">=", "~=", "<", ">"]
         .into_iter()
         .find(|op| clause.starts_with(op))
-        .ok_or_else(|| format!("expected a version operator in {:?}", truncate(clause, 40)))?;
+        .ok_or_else(|| format!("expected a version operator in {:?}", shorten(clause, 40)))?;
     let version = clause.get(op.len()..).unwrap_or_default().trim();
     if version.is_empty() {
         return Err(format!("missing version after {op}"));
@@ -429,7 +429,7 @@ fn specifier_clause(clause: &str) -> Result<(String, String), String> {
         chars_ok && (!wildcard || op == "==" || op == "!=")
     };
     if !ok {
-        return Err(format!("bad version {:?}", truncate(version, 40)));
+        return Err(format!("bad version {:?}", shorten(version, 40)));
     }
     Ok((op.to_string(), version.to_string()))
 }
@@ -478,7 +478,7 @@ fn check_marker(marker: &str) -> Result<String, String> {
                 Expect::After
             }
             Expect::After if token == "and" || token == "or" => Expect::Start,
-            _ => return Err(format!("bad environment marker near {:?}", truncate(token, 40))),
+            _ => return Err(format!("bad environment marker near {:?}", shorten(token, 40))),
         };
     }
     if expect != Expect::After || depth != 0 {
@@ -558,7 +558,7 @@ fn looks_like_url_or_path(text: &str) -> bool {
 fn url_requirement(text: &str) -> Result<Requirement, String> {
     let (url, marker) = split_marker(text, true);
     if url.contains(char::is_whitespace) {
-        return Err(format!("invalid requirement {:?}: unexpected text after the URL", truncate(text, 60)));
+        return Err(format!("invalid requirement {:?}: unexpected text after the URL", shorten(text, 60)));
     }
     let mut req = Requirement { url: Some(url.to_string()), ..Requirement::default() };
     if let Some(marker) = marker {
@@ -682,11 +682,4 @@ fn is_variable(text: &str) -> bool {
     text.strip_prefix("${")
         .and_then(|r| r.strip_suffix('}'))
         .is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
-        None => s.to_string(),
-    }
 }

@@ -13,6 +13,7 @@ pub mod files;
 pub mod git;
 pub mod host;
 pub mod http;
+pub mod net;
 pub mod program;
 pub mod redact;
 pub mod run;

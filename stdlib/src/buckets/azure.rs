@@ -82,7 +82,7 @@ fn credentials(env: &Env) -> Result<(Auth, Option<String>), String> {
         let (Some(account), Some(key)) = (env.var("AZURE_STORAGE_ACCOUNT"), env.var("AZURE_STORAGE_KEY")) else {
             return Err(NO_CREDENTIALS.to_string());
         };
-        let key = sign::base64_decode(&key).ok_or("AZURE_STORAGE_KEY is not base64")?;
+        let key = crate::net::base64_decode(&key).ok_or("AZURE_STORAGE_KEY is not base64")?;
         let endpoint = format!("https://{account}.blob.core.windows.net");
         return Ok((Auth::SharedKey { account, key }, Some(endpoint)));
     };
@@ -105,7 +105,8 @@ fn credentials(env: &Env) -> Result<(Auth, Option<String>), String> {
     });
     let auth = match (account, field("accountkey"), field("sharedaccesssignature")) {
         (Some(account), Some(key), _) => {
-            let key = sign::base64_decode(&key).ok_or("AccountKey in AZURE_STORAGE_CONNECTION_STRING is not base64")?;
+            let key =
+                crate::net::base64_decode(&key).ok_or("AccountKey in AZURE_STORAGE_CONNECTION_STRING is not base64")?;
             Auth::SharedKey { account, key }
         }
         (_, _, Some(sas)) => Auth::Sas(sas.trim_start_matches('?').to_string()),

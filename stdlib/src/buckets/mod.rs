@@ -338,24 +338,11 @@ impl Reply {
 
 impl Http {
     fn new(timeout: Duration) -> Result<Http, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
-            // A platform certificate rustls cannot use is skipped, as
-            // every rustls client does.
-            let _ = roots.add(cert);
-        }
-        let provider = Arc::new(ring_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("cannot set up TLS: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let roots = crate::net::roots(Vec::new())?;
+        let client = crate::net::client_builder(roots)?
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("mlpol/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {}", root_cause(&e)))?;
         Ok(Http { client, timeout })
@@ -391,13 +378,6 @@ impl Http {
             format!("cannot reach {host}: {}", root_cause(&e))
         }
     }
-}
-
-/// The ring provider: the project's choice (aws-lc-rs would need cmake);
-/// rustls 0.23.48 deprecated it only for lacking post-quantum key exchange.
-#[allow(deprecated)]
-fn ring_provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::ring::default_provider()
 }
 
 /// `scheme://host[:port]` of a URL: what an error may name.

@@ -37,46 +37,6 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = ((n >> (18 - 6 * i)) & 0x3f) as usize;
-                out.push(char::from(B64.get(idx).copied().unwrap_or(b'A')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Standard base64 (padding optional); `None` for any other character.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.trim().trim_end_matches('=').bytes() {
-        let v = B64.iter().position(|&x| x == c)?;
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
-        }
-    }
-    Some(out)
-}
-
 /// A UTC instant broken down for the two date formats the signers need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UtcTime {
@@ -225,7 +185,7 @@ pub fn azure_shared_key(
     // VERB, then eleven empty standard headers (Content-Encoding …
     // Range), each line ended by a newline.
     let string_to_sign = format!("GET{}{canonical_headers}{canonical_resource}", "\n".repeat(12));
-    format!("SharedKey {account}:{}", base64_encode(&hmac_sha256(key, string_to_sign.as_bytes())))
+    format!("SharedKey {account}:{}", crate::net::base64_encode(&hmac_sha256(key, string_to_sign.as_bytes())))
 }
 
 #[cfg(test)]
@@ -239,17 +199,6 @@ mod tests {
         assert_eq!(t.rfc1123(), "Sun, 30 Aug 2015 12:36:00 GMT");
         assert_eq!(UtcTime::from_unix(951_782_400).date(), "20000229");
         assert_eq!(UtcTime::from_unix(0).rfc1123(), "Thu, 01 Jan 1970 00:00:00 GMT");
-    }
-
-    #[test]
-    fn base64_round_trip() {
-        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
-            let e = base64_encode(s.as_bytes());
-            assert_eq!(base64_decode(&e).as_deref(), Some(s.as_bytes()));
-        }
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_decode("Zm8!"), None);
     }
 
     /// The GET example of the S3 SigV4 documentation ("Example: GET Object"),

@@ -151,25 +151,11 @@ async fn fetch_all(
 
 /// A client with rustls (ring) and the platform's root certificates.
 fn client(timeout: Duration) -> Result<reqwest::Client, FactError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        // A certificate the store rejects is left out; the others still work.
-        let _ = roots.add(cert);
-    }
-    // The workspace's rustls uses the ring provider (no C toolchain beyond
-    // ring's); the deprecation is only about post-quantum key exchange.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| FactError::new(format!("OSV: TLS setup failed: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+    let setup = |e: String| FactError::new(format!("OSV: {e}"));
+    crate::net::client_builder(crate::net::roots(Vec::new()).map_err(setup)?)
+        .map_err(setup)?
         .timeout(timeout)
         .connect_timeout(timeout)
-        .user_agent(concat!("mlpol/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| FactError::new(format!("OSV: cannot build the HTTP client: {}", reason(&e))))
 }

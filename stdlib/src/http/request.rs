@@ -51,7 +51,7 @@ impl Auth {
 
     /// HTTP Basic authentication.
     pub(super) fn basic(user: &str, password: &str) -> Result<Auth, FactError> {
-        let token = base64(format!("{user}:{password}").as_bytes());
+        let token = crate::net::base64_encode(format!("{user}:{password}").as_bytes());
         let header = format!("Basic {token}");
         let mut value = HeaderValue::from_str(&header)
             .map_err(|_| FactError::new("the credentials cannot be sent in an Authorization header"))?;
@@ -194,36 +194,9 @@ pub(super) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// The rustls provider of every connection: ring, the workspace's choice
-/// (aws-lc-rs would need cmake). rustls 0.23.48 deprecates it for lacking
-/// post-quantum key exchange, with no ring replacement.
-#[allow(deprecated)]
-pub(super) fn provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::ring::default_provider()
-}
-
 /// `timed out after 2s`.
 pub(super) fn timed_out(timeout: Duration) -> String {
     format!("timed out after {}s", timeout.as_secs_f64())
-}
-
-/// Standard base64 with padding.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let sextet = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(ALPHABET.get(sextet).copied().unwrap_or(b'=')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Reads the body in chunks, keeping at most `cap` bytes; the flag says
@@ -288,26 +261,12 @@ struct Tally {
 impl Net {
     /// The client over the platform roots and `extra` roots.
     pub(super) fn new(extra: Vec<CertificateDer<'static>>) -> Result<Net, String> {
-        let mut roots = RootCertStore::empty();
-        // Certificates that do not parse are skipped, as every client does.
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        for cert in extra {
-            roots.add(cert).map_err(|e| format!("an extra root certificate is not usable: {e}"))?;
-        }
-        let roots = Arc::new(roots);
-        let provider = Arc::new(provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS cannot be configured: {e}"))?
-            .with_root_certificates(roots.clone())
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let roots = crate::net::roots(extra)?;
+        let client = crate::net::client_builder(roots.clone())?
             .redirect(reqwest::redirect::Policy::none())
             // No connection outlives a request: a fact never reuses a
             // connection made on another runtime or by another fact.
             .pool_max_idle_per_host(0)
-            .user_agent(concat!("mlpol/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the HTTP client could not be made: {e}"))?;
         Ok(Net { client, roots })
@@ -491,16 +450,6 @@ impl Net {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64(b"admin:password1234"), "YWRtaW46cGFzc3dvcmQxMjM0");
-    }
 
     #[test]
     fn userinfo_is_masked() {

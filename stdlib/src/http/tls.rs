@@ -2,7 +2,7 @@
 //! accepts it (signatures on the handshake are still checked), then the
 //! chain judged against the roots and the host name, and the leaf described.
 
-use super::request::{io_reason, provider, timed_out};
+use super::request::{io_reason, timed_out};
 use mlpol_lang::eval::FactError;
 use mlpol_lang::value::{record, Value};
 use reqwest::Url;
@@ -74,7 +74,7 @@ pub(super) async fn probe(roots: Arc<RootCertStore>, url: &Url, timeout: Duratio
     let fail = |reason: String| FactError::new(format!("TLS {subject}: {reason}"));
     let server_name =
         ServerName::try_from(host.clone()).map_err(|e| fail(format!("`{host}` is not a server name: {e}")))?;
-    let provider = provider();
+    let provider = crate::net::ring_provider();
     let algorithms = provider.signature_verification_algorithms;
     let recorder = Arc::new(Recorder { chain: Mutex::new(Vec::new()), algorithms });
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))

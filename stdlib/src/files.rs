@@ -29,7 +29,12 @@ pub const MAX_READ: u64 = 8 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The path relative to the target, `/`-separated; a name that is not
+    /// UTF-8 is shown lossily (`\u{FFFD}`).
     pub rel: String,
+    /// The path relative to the target as the file system spells it, when
+    /// `rel` does not (a name that is not UTF-8), to read the file.
+    pub os_rel: Option<PathBuf>,
     pub kind: &'static str,
     pub size: u64,
     pub mode: u32,
@@ -55,6 +60,13 @@ pub struct Tree {
     binary: Mutex<HashMap<String, bool>>,
 }
 
+impl Entry {
+    /// The path relative to the target, as the file system spells it.
+    pub fn fs_rel(&self) -> &Path {
+        self.os_rel.as_deref().unwrap_or_else(|| Path::new(&self.rel))
+    }
+}
+
 type Walk = Arc<Result<Tree, String>>;
 
 pub struct Repo {
@@ -64,6 +76,9 @@ pub struct Repo {
     skipped: Vec<String>,
     /// The walk of the target, made on first use and again after `refresh`.
     entries: RwLock<Option<Walk>>,
+    /// Held while the target is walked, so that facts collected at once
+    /// share one walk instead of each making its own.
+    walking: Mutex<()>,
 }
 
 impl Repo {
@@ -74,7 +89,7 @@ impl Repo {
     /// A repository whose content scans leave out these directories instead
     /// of [`SKIPPED_DIRS`] (`[files] skip` in mlpol.toml).
     pub fn with_skipped(root: impl Into<PathBuf>, skipped: Vec<String>) -> Repo {
-        Repo { root: root.into(), skipped, entries: RwLock::new(None) }
+        Repo { root: root.into(), skipped, entries: RwLock::new(None), walking: Mutex::new(()) }
     }
 
     pub fn root(&self) -> &Path {
@@ -92,7 +107,12 @@ impl Repo {
         if let Some(w) = self.entries.read().ok().and_then(|e| e.clone()) {
             return w;
         }
-        let w: Walk = Arc::new(walk(&self.root).map(|entries| Tree::new(&self.root, entries)));
+        let _walking = self.walking.lock();
+        if let Some(w) = self.entries.read().ok().and_then(|e| e.clone()) {
+            return w;
+        }
+        let under_skipped = |rel: &str| rel.rsplit_once('/').is_some_and(|(parent, _)| self.is_skipped(parent));
+        let w: Walk = Arc::new(walk(&self.root, &under_skipped).map(|entries| Tree::new(&self.root, entries)));
         if let Ok(mut e) = self.entries.write() {
             *e = Some(w.clone());
         }
@@ -237,7 +257,7 @@ impl Repo {
         let tree = tree(&walk)?;
         tree.complete_for(pattern)?;
         for e in &tree.entries {
-            if e.kind == kind && !self.is_skipped(&e.rel) && matcher.is_match(&e.rel) {
+            if e.kind == kind && matcher.is_match(&e.rel) && !self.is_skipped(&e.rel) {
                 out.push(self.file_value(tree, e));
             }
         }
@@ -250,15 +270,25 @@ impl Repo {
         };
         let path = normalize(path);
         let origin = Origin::file(path.clone(), None);
-        let full = self.root.join(&path);
+        let full = self.root.join(self.os_rel(&path));
         let meta = std::fs::metadata(&full).map_err(|e| read_error(&path, &e))?;
+        // A symbolic link (or `..`) must not take a read out of the target:
+        // a hostile repository could otherwise show files of the machine
+        // that evaluates it (credentials, `/proc/self/environ`).
+        let inside = match (std::fs::canonicalize(&full), std::fs::canonicalize(&self.root)) {
+            (Ok(real), Ok(root)) => real.starts_with(root),
+            _ => false,
+        };
+        if !inside {
+            return Err(FactError::new("a symbolic link or `..` leads out of the target; not read").at(origin));
+        }
         if !meta.is_file() {
             return Err(FactError::new("not a regular file").at(origin));
         }
         if meta.len() > MAX_READ {
             return Err(FactError::new(format!("file is larger than {} MiB", MAX_READ >> 20)).at(origin));
         }
-        let bytes = self.read_capped(&path).map_err(|e| read_error(&path, &e))?;
+        let bytes = read_capped(&full).map_err(|e| read_error(&path, &e))?;
         if bytes.iter().take(8192).any(|b| *b == 0) {
             return Err(FactError::new("binary file").at(origin));
         }
@@ -280,18 +310,23 @@ impl Repo {
         let tree = tree(&walk)?;
         tree.complete_for(glob)?;
         for e in &tree.entries {
-            if e.kind != "file" || self.is_skipped(&e.rel) || !matcher.is_match(&e.rel) || e.size > MAX_READ {
+            if e.kind != "file" || e.size > MAX_READ || !matcher.is_match(&e.rel) || self.is_skipped(&e.rel) {
                 continue;
             }
-            let file = Value::str(&e.rel);
-            let Ok((path, text)) = self.read_text(&file) else { continue };
+            // A walked `file` is a regular file inside the target (the walk
+            // never follows links): read it without `read_text`'s checks.
+            let Ok(bytes) = read_capped(&self.root.join(e.fs_rel())) else { continue };
+            if bytes.iter().take(8192).any(|b| *b == 0) {
+                continue;
+            }
+            let (path, text) = (&e.rel, String::from_utf8_lossy(&bytes));
             for (i, line) in text.lines().enumerate() {
                 if let Some(m) = re.find(line) {
                     let n = i64::try_from(i + 1).unwrap_or(i64::MAX);
                     let origin = Origin::file(path.clone(), u32::try_from(i + 1).ok());
                     out.push(
                         record(vec![
-                            ("path", Value::str(&path)),
+                            ("path", Value::str(path)),
                             ("line", Value::int(n)),
                             ("text", Value::str(line)),
                             ("match", Value::str(m.as_str())),
@@ -324,10 +359,10 @@ impl Repo {
         let scanner = crate::secrets::Scanner::shared();
         let mut out = Vec::new();
         for e in &tree.entries {
-            if e.kind != "file" || self.is_skipped(&e.rel) || e.size > MAX_READ || !matcher.is_match(&e.rel) {
+            if e.kind != "file" || e.size > MAX_READ || !matcher.is_match(&e.rel) || self.is_skipped(&e.rel) {
                 continue;
             }
-            let bytes = self.read_capped(&e.rel).map_err(|err| read_error(&e.rel, &err))?;
+            let bytes = read_capped(&self.root.join(e.fs_rel())).map_err(|err| read_error(&e.rel, &err))?;
             out.extend(scanner.scan_bytes(&e.rel, &bytes));
         }
         Ok(out)
@@ -335,18 +370,32 @@ impl Repo {
 
     /// Whether a secret found in history is still in the file today.
     fn still_present(&self, tree: &Tree, f: &crate::secrets::SecretFinding) -> bool {
-        if !tree.entries.iter().any(|e| e.rel == f.path && e.kind == "file") {
+        let Some(e) = tree.entries.iter().find(|e| e.rel == f.path && e.kind == "file") else {
             return false;
-        }
-        self.read_capped(&f.path).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(&f.clear))
+        };
+        read_capped(&self.root.join(e.fs_rel())).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(&f.clear))
     }
 
-    /// The first [`MAX_READ`] bytes of a file of the target.
-    fn read_capped(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        std::fs::File::open(self.root.join(rel))?.take(MAX_READ).read_to_end(&mut bytes)?;
-        Ok(bytes)
+    /// The path to open for `rel`: itself, or for a name shown lossily (not
+    /// UTF-8), the real name of the walked entry shown that way.
+    fn os_rel(&self, rel: &str) -> PathBuf {
+        if rel.contains(char::REPLACEMENT_CHARACTER) {
+            let walk = self.walk();
+            if let Ok(tree) = walk.as_ref() {
+                if let Some(e) = tree.entries.iter().find(|e| e.rel == rel) {
+                    return e.fs_rel().to_path_buf();
+                }
+            }
+        }
+        PathBuf::from(rel)
     }
+}
+
+/// The first [`MAX_READ`] bytes of a file.
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_READ).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// `mlpol:ignore <check-id> <reason>` markers in a file's comments.
@@ -550,10 +599,19 @@ fn compile_glob(pattern: &str) -> Result<globset::GlobMatcher, FactError> {
 }
 
 impl Repo {
+    /// Whether `rel` is a skipped directory or under one (without
+    /// allocating: this runs for every entry of every glob).
     fn is_skipped(&self, rel: &str) -> bool {
+        let dirs = rel.rsplit_once('/').map(|(dirs, _)| dirs);
         self.skipped.iter().any(|d| {
             let d = d.trim_matches('/');
-            rel == d || rel.starts_with(&format!("{d}/")) || (!d.contains('/') && rel.contains(&format!("/{d}/")))
+            if rel == d {
+                true
+            } else if d.contains('/') {
+                rel.strip_prefix(d).is_some_and(|rest| rest.starts_with('/'))
+            } else {
+                dirs.is_some_and(|dirs| dirs.split('/').any(|c| c == d))
+            }
         })
     }
 }
@@ -575,18 +633,25 @@ struct Walked {
     errors: Vec<(String, String)>,
 }
 
-fn walk(root: &Path) -> Result<Walked, String> {
+/// Walks the target. Directories that `under_skipped` says are inside a
+/// skipped directory are not entered: a skipped directory is listed itself
+/// (so `files.exists(".venv")` holds) but its contents are not walked, which
+/// keeps a `node_modules` or `target` of a million files from slowing every
+/// fact down.
+fn walk(root: &Path, under_skipped: &dyn Fn(&str) -> bool) -> Result<Walked, String> {
     use std::os::unix::fs::MetadataExt;
     if !root.is_dir() {
         return Err(format!("target `{}` is not a directory", root.display()));
     }
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git");
+    let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
+        if e.depth() == 0 {
+            return true;
+        }
+        let rel = e.path().strip_prefix(root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        e.file_name() != ".git" && !under_skipped(&rel)
+    });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -607,9 +672,11 @@ fn walk(root: &Path) -> Result<Walked, String> {
         if entry.depth() == 0 {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
-        // A name that is not UTF-8 is kept (lossily) so it is seen.
-        let rel = rel.to_string_lossy().replace('\\', "/");
+        let Ok(os_rel) = entry.path().strip_prefix(root) else { continue };
+        // A name that is not UTF-8 is kept (lossily) so it is seen, and
+        // its real name is kept to read it.
+        let rel = os_rel.to_string_lossy().replace('\\', "/");
+        let os_rel = os_rel.to_str().is_none().then(|| os_rel.to_path_buf());
         let meta = match entry.path().symlink_metadata() {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -633,7 +700,16 @@ fn walk(root: &Path) -> Result<Walked, String> {
         } else {
             None
         };
-        entries.push(Entry { rel, kind, size: meta.len(), mode: meta.mode(), uid: meta.uid(), gid: meta.gid(), link });
+        entries.push(Entry {
+            rel,
+            os_rel,
+            kind,
+            size: meta.len(),
+            mode: meta.mode(),
+            uid: meta.uid(),
+            gid: meta.gid(),
+            link,
+        });
         if entries.len() > 5_000_000 {
             return Err("more than 5000000 entries in the target".to_string());
         }

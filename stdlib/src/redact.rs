@@ -55,6 +55,27 @@ fn allowed(candidate: &str) -> bool {
     hex || uuid || placeholder || dotted || path
 }
 
+/// Whether a key (a document key, an environment variable) names a secret:
+/// `password`, `AWS_SECRET_ACCESS_KEY`, `fernet_key`, `api-token`.
+pub fn secret_name(key: &str) -> bool {
+    static NAME: OnceLock<Option<Regex>> = OnceLock::new();
+    NAME.get_or_init(|| {
+        Regex::new(r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|fernet[_-]?key|credential|connection[_-]?string)").ok()
+    })
+    .as_ref()
+    .is_some_and(|re| re.is_match(key))
+}
+
+/// The value of an entry whose key names a secret, as output shows it:
+/// masked, unless it is a placeholder or a known non-secret format.
+pub fn value_of(key: &str, value: &str) -> String {
+    if secret_name(key) && !value.trim().is_empty() && !allowed(value.trim()) {
+        mask(value)
+    } else {
+        text(value)
+    }
+}
+
 /// The line with every secret-looking value masked: what the secret scanner
 /// finds on it, then the patterns above.
 pub fn line(text: &str) -> String {
@@ -88,12 +109,28 @@ pub fn line(text: &str) -> String {
     out
 }
 
-/// Every line of a text, redacted.
+/// Every line of a text, redacted; the body of a PEM or OpenSSH private
+/// key (the lines between its BEGIN and END markers) is masked whole.
 pub fn text(text: &str) -> String {
     if !text.contains('\n') {
         return line(text);
     }
-    text.split_inclusive('\n').map(line).collect()
+    let mut in_key = false;
+    let mut out = String::with_capacity(text.len());
+    for l in text.split_inclusive('\n') {
+        let marker = l.contains("-----BEGIN") && l.contains("PRIVATE KEY");
+        if in_key && l.contains("-----END") {
+            in_key = false;
+        } else if in_key {
+            let body = l.trim_end_matches(['\n', '\r']);
+            out.push_str(&mask(body));
+            out.push_str(l.get(body.len()..).unwrap_or_default());
+            continue;
+        }
+        in_key |= marker;
+        out.push_str(&line(l));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -128,6 +165,18 @@ mod tests {
         ] {
             assert_eq!(line(s), s);
         }
+    }
+
+    #[test]
+    fn private_key_bodies_are_masked_whole() {
+        let body = ["b3BlbnNzaC1rZXktdjEAAAAA", "BG5vbmUAAAAEbm9uZQ"].concat();
+        let key = format!(
+            "x\n-----BEGIN OPENSSH PRIVATE KEY-----\n{body}\n{body}\r\n-----END OPENSSH PRIVATE KEY-----\nafter\n"
+        );
+        let out = text(&key);
+        assert!(!out.contains(&body), "{out}");
+        assert_eq!(out.lines().count(), key.lines().count(), "{out}");
+        assert!(out.ends_with("-----END OPENSSH PRIVATE KEY-----\nafter\n"), "{out}");
     }
 
     #[test]

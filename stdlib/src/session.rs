@@ -170,22 +170,52 @@ impl Session {
     /// Every fact read so far, checks and report alike.
     pub fn snapshot(&self, target: &str) -> Snapshot {
         let mut facts: BTreeMap<String, Recorded> = BTreeMap::new();
+        // A key whose arguments hold a secret is recorded redacted: its
+        // replay is then an error ("not in the snapshot"), never a leak.
         for (k, v) in self.program.db.facts() {
-            facts.insert(k, recorded(&v));
+            facts.insert(crate::redact::line(&k), recorded(&v));
         }
         if let Ok(extra) = self.extra.lock() {
             for (k, v) in extra.iter() {
-                facts.insert(k.clone(), recorded(v));
+                facts.insert(crate::redact::line(k), recorded(v));
             }
         }
         Snapshot { version: Snapshot::VERSION, target: target.to_string(), facts }
     }
 }
 
+/// A value as a snapshot keeps it: every string (and map key) through the
+/// output redaction, so a snapshot on disk holds no secret in clear. A check
+/// that inspects a secret's exact text sees the redacted form on replay.
+fn redacted(v: &Value) -> Value {
+    use mlpol_lang::value::Kind;
+    let kind = match &v.kind {
+        Kind::Str(s) => Kind::Str(crate::redact::text(s).into()),
+        Kind::List(xs) => Kind::List(std::sync::Arc::new(xs.iter().map(redacted).collect())),
+        Kind::Map(entries) => Kind::Map(std::sync::Arc::new(
+            entries
+                .iter()
+                .map(|(k, x)| {
+                    let x = match &x.kind {
+                        // `password = "…"` in a document: the key says what it is.
+                        Kind::Str(s) => {
+                            Value { kind: Kind::Str(crate::redact::value_of(k, s).into()), origin: x.origin.clone() }
+                        }
+                        _ => redacted(x),
+                    };
+                    (crate::redact::line(k), x)
+                })
+                .collect(),
+        )),
+        other => other.clone(),
+    };
+    Value { kind, origin: v.origin.clone() }
+}
+
 fn recorded(v: &Result<Value, FactError>) -> Recorded {
     match v {
-        Ok(v) => Recorded::Ok(v.clone()),
-        Err(e) => Recorded::Error(e.clone()),
+        Ok(v) => Recorded::Ok(redacted(v)),
+        Err(e) => Recorded::Error(FactError { message: crate::redact::text(&e.message), ..e.clone() }),
     }
 }
 

@@ -334,18 +334,34 @@ fn redirect_loop_and_too_many_redirects_are_errors() {
     });
 }
 
+/// A 5xx answer cannot show whether authentication or TLS is right: the
+/// fact is an error naming the status, never a value a check could pass on.
 #[test]
-fn server_error_is_a_value() {
+fn server_error_is_an_error() {
     run(async {
         let srv = Server::start(|_| {
             response(503, &[("Retry-After", "7"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")], "down")
         })
         .await;
+        let e = err(&collector(), "get", &[&srv.url("/health")]).await;
+        assert!(e.contains("/health") && e.contains("HTTP 503"), "{e}");
+    });
+}
+
+/// Client errors are what the probes look at (401 means authentication is
+/// on): a value, with repeated headers joined.
+#[test]
+fn client_error_is_a_value() {
+    run(async {
+        let srv = Server::start(|_| {
+            response(401, &[("WWW-Authenticate", "Basic"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")], "no")
+        })
+        .await;
         let v = ok(&collector(), "get", &[&srv.url("/health")]).await;
-        assert_eq!(int(&v, "status"), 503);
+        assert_eq!(int(&v, "status"), 401);
         assert_eq!(header(&v, "set-cookie"), Some("a=1, b=2"));
-        assert_eq!(text(&v, "body"), "down");
-        assert_eq!(header(&v, "retry-after"), Some("7"));
+        assert_eq!(header(&v, "www-authenticate"), Some("Basic"));
+        assert_eq!(text(&v, "body"), "no");
         assert!(!boolean(&v, "truncated"));
         assert!(int(&v, "elapsed_ms") >= 0);
     });

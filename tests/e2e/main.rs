@@ -5,6 +5,9 @@
 mod cli;
 mod eval;
 mod formats;
+mod hostile_net;
+mod hostile_repo;
+mod leaks;
 mod lsp;
 mod platforms;
 mod secrets;

@@ -2,7 +2,7 @@
 //! snippets, the Security Score table and the verdict last. Colour only on
 //! a terminal.
 
-use super::{location_text, section_path, Style};
+use super::{location_text, one_line, section_path, Style};
 use mlpol_lang::eval::Status;
 use mlpol_stdlib::run::{CheckReport, Report};
 use std::fmt::Write;
@@ -38,18 +38,18 @@ pub fn render(report: &Report, style: &Style) -> String {
         }
     }
     for (section, checks) in sections {
-        let _ = writeln!(out, "{}", paint(style, "1", &section));
+        let _ = writeln!(out, "{}", paint(style, "1", &one_line(&section)));
         for c in checks {
             let _ = writeln!(
                 out,
                 "  {} {:<8} {}  {}",
                 status_label(style, c.status),
                 c.severity,
-                c.id,
-                paint(style, "2", &c.title)
+                one_line(&c.id),
+                paint(style, "2", &one_line(&c.title))
             );
             if (c.status != Status::Pass || c.requires_attestation) && c.findings.is_empty() {
-                let _ = writeln!(out, "           {}", c.message);
+                let _ = writeln!(out, "           {}", one_line(&c.message));
             }
             for f in c.findings.iter().take(20) {
                 out.push_str(&finding(style, &mut evidence, c, f));
@@ -61,16 +61,21 @@ pub fn render(report: &Report, style: &Style) -> String {
                 let loc = location_text(&f.location);
                 let by = f.suppressed_by.as_deref().unwrap_or("");
                 let why = if by.starts_with("inline") { format!(" [{by}]") } else { String::new() };
-                let _ = writeln!(out, "           {} {loc}: {}{why}", paint(style, "2", "suppressed"), f.message);
+                let _ = writeln!(
+                    out,
+                    "           {} {loc}: {}{why}",
+                    paint(style, "2", "suppressed"),
+                    one_line(&f.message)
+                );
             }
             if matches!(c.status, Status::Fail | Status::Error) && !c.remediation.is_empty() {
-                let _ = writeln!(out, "           {} {}", paint(style, "36", "fix:"), c.remediation);
+                let _ = writeln!(out, "           {} {}", paint(style, "36", "fix:"), one_line(&c.remediation));
             }
         }
         out.push('\n');
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "{} {w}", paint(style, "33;1", "warning:"));
+        let _ = writeln!(out, "{} {}", paint(style, "33;1", "warning:"), one_line(w));
     }
     if !report.warnings.is_empty() {
         out.push('\n');
@@ -91,23 +96,30 @@ fn evidence_text<'e>(style: &Style, evidence: &'e mut Evidence, path: &str) -> O
             if bytes.len() > 4 << 20 || bytes.contains(&0) {
                 return None;
             }
-            // Shown as it is in the file, secrets masked.
-            Some(mlpol_stdlib::redact::text(&String::from_utf8_lossy(&bytes)))
+            // Shown as it is in the file, secrets masked, control characters
+            // (escape sequences) replaced: line breaks and offsets stay.
+            let text = mlpol_stdlib::redact::text(&String::from_utf8_lossy(&bytes));
+            Some(
+                text.chars()
+                    .map(|c| if c.is_control() && !matches!(c, '\n' | '\t' | '\r') { '\u{FFFD}' } else { c })
+                    .collect(),
+            )
         })
         .as_deref()
 }
 
 fn finding(style: &Style, evidence: &mut Evidence, c: &CheckReport, f: &mlpol_stdlib::run::FindingReport) -> String {
     let loc = location_text(&f.location);
+    let message = one_line(&f.message);
     let snippet = f.location.as_ref().and_then(|l| {
         let (path, line) = (l.path.as_ref()?, l.line?);
         let text = evidence_text(style, evidence, path)?;
-        snippet(text, path, line, &f.message, &c.id, style.color)
+        snippet(text, &one_line(path), line, &message, &one_line(&c.id), style.color)
     });
     match snippet {
         Some(s) => s.lines().map(|l| format!("           {l}\n")).collect(),
-        None if loc.is_empty() => format!("           - {}\n", f.message),
-        None => format!("           - {} ({})\n", f.message, paint(style, "36", &loc)),
+        None if loc.is_empty() => format!("           - {message}\n"),
+        None => format!("           - {message} ({})\n", paint(style, "36", &loc)),
     }
 }
 

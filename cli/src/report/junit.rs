@@ -2,7 +2,7 @@
 //! <failure>, `error` an <error>, `skip` and `waived` are <skipped> with the
 //! reason.
 
-use super::{location_text, section_path};
+use super::{location_text, one_line, section_path};
 use mlpol_lang::eval::Status;
 use mlpol_stdlib::run::Report;
 use std::fmt::Write;
@@ -67,15 +67,15 @@ pub fn render(report: &Report) -> String {
             let mut body = String::new();
             for f in &check.findings {
                 let loc = location_text(&f.location);
-                let _ =
-                    writeln!(body, "{}{}", if loc.is_empty() { String::new() } else { format!("{loc}: ") }, f.message);
+                let prefix = if loc.is_empty() { String::new() } else { format!("{loc}: ") };
+                let _ = writeln!(body, "{prefix}{}", one_line(&f.message));
             }
             for f in &check.suppressed {
                 let _ = writeln!(
                     body,
                     "suppressed {}: {} ({})",
                     location_text(&f.location),
-                    f.message,
+                    one_line(&f.message),
                     f.suppressed_by.as_deref().unwrap_or("")
                 );
             }

@@ -1,7 +1,7 @@
 //! The Markdown report: summary, Security Score table, failures with
 //! evidence, waivers, attestations and the seed's sign-off block.
 
-use super::{location_text, section_path};
+use super::{location_text, one_line, section_path};
 use mlpol_lang::eval::Status;
 use mlpol_stdlib::run::Report;
 use std::fmt::Write;
@@ -50,13 +50,13 @@ pub fn render(report: &Report) -> String {
                 c.title,
                 c.severity
             );
-            let _ = writeln!(out, "_{}_\n\n{}\n", section_path(&c.section), c.message);
+            let _ = writeln!(out, "_{}_\n\n{}\n", one_line(&section_path(&c.section)), one_line(&c.message));
             for f in &c.findings {
-                let loc = location_text(&f.location);
+                let loc = location_text(&f.location).replace('`', "'");
                 if loc.is_empty() {
-                    let _ = writeln!(out, "- {}", f.message);
+                    let _ = writeln!(out, "- {}", one_line(&f.message));
                 } else {
-                    let _ = writeln!(out, "- `{loc}`: {}", f.message);
+                    let _ = writeln!(out, "- `{loc}`: {}", one_line(&f.message));
                 }
             }
             if !c.remediation.is_empty() {
@@ -96,7 +96,7 @@ pub fn render(report: &Report) -> String {
     if !report.warnings.is_empty() {
         out.push_str("\n## Warnings\n\n");
         for w in &report.warnings {
-            let _ = writeln!(out, "- {w}");
+            let _ = writeln!(out, "- {}", one_line(w));
         }
     }
     out.push_str("\n## Sign-off\n\n");

@@ -41,7 +41,15 @@ pub fn render(format: Format, report: &Report, style: &Style) -> String {
     match format {
         Format::Human => human::render(report, style),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            // Fact keys carry their arguments, e.g. a URL with a password
+            // in it: they are redacted like messages.
+            let mut report = report.clone();
+            for c in &mut report.checks {
+                for f in &mut c.facts {
+                    *f = mlpol_stdlib::redact::text(f);
+                }
+            }
+            let mut s = serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
             s.push('\n');
             s
         }
@@ -60,15 +68,25 @@ pub fn section_path(section: &[String]) -> String {
     }
 }
 
-/// `path:line`, a URI, or empty.
+/// `path:line`, a URI, or empty; on one line (see [`one_line`]).
 pub fn location_text(l: &Option<mlpol_stdlib::run::Location>) -> String {
     match l {
         Some(l) => match (&l.path, l.line, &l.uri) {
-            (Some(p), Some(n), _) => format!("{p}:{n}"),
-            (Some(p), None, _) => p.clone(),
-            (None, _, Some(u)) => u.clone(),
+            (Some(p), Some(n), _) => format!("{}:{n}", one_line(p)),
+            (Some(p), None, _) => one_line(p),
+            (None, _, Some(u)) => one_line(u),
             _ => String::new(),
         },
         None => String::new(),
     }
+}
+
+/// Text from the target (file names, messages quoting its files) with its
+/// control characters escaped (`\n`, `\u{1b}`): a hostile repository must not
+/// forge report lines or send escape sequences to a terminal.
+pub fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
 }

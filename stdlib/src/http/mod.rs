@@ -109,7 +109,7 @@ pub fn schema(s: &mut Schema) {
     let response = || Type::record("Response");
     s.namespace(
         "http",
-        "Probes of HTTP services. Every request is bounded by the network timeout and bodies by 1 MiB; only `http` and `https` URLs, without credentials in them. Redirects are followed (at most 10) and credentials are never sent to another origin. A refused connection, a timeout or a failed TLS handshake makes the fact an error; an HTTP error status is a value.",
+        "Probes of HTTP services. Every request is bounded by the network timeout and bodies by 1 MiB; only `http` and `https` URLs, without credentials in them. Redirects are followed (at most 10) and credentials are never sent to another origin. A refused connection, a timeout, a failed TLS handshake or a server error (5xx) makes the fact an error; a client error status (4xx) is a value.",
     )
     .function("http", "get", &[("url", Type::Str)], 1, response(), true,
         "GET without credentials (`http.get(url).status == 401` shows that authentication is on).")

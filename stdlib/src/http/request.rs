@@ -325,6 +325,11 @@ impl Net {
                     redirects.push(next.clone());
                     current = next;
                 }
+                // A server error says nothing about authentication or TLS:
+                // the probe cannot decide, so the fact is an error.
+                Ok(Ok(Hop::Final { status, .. })) if status >= 500 => {
+                    return Err(fail(&current, format!("the server answered HTTP {status} (a server error)")));
+                }
                 Ok(Ok(Hop::Final { status, headers, body, truncated })) => {
                     let mut names: Vec<&HeaderName> = headers.keys().collect();
                     names.sort_by(|a, b| a.as_str().cmp(b.as_str()));

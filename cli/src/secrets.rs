@@ -3,7 +3,7 @@
 //! clean, 2 on usage errors or when part of the target cannot be read.
 
 use crate::fail;
-use mlpol_stdlib::files::Repo;
+use mlpol_stdlib::files::SKIPPED_DIRS;
 use mlpol_stdlib::secrets::{rules, Scanner, SecretFinding};
 use serde::Serialize;
 use serde_json::json;
@@ -36,15 +36,14 @@ pub fn run(target: &Path, history: bool, depth: usize, format: &str) -> u8 {
         return fail(format!("target `{}` is not a directory", target.display()));
     }
     // The same directories are left out as for `mlpol eval` (`[files] skip`).
-    let repo = match crate::load_config(target) {
-        Ok(config) => match config.skip {
-            Some(skip) => Repo::with_skipped(target, skip),
-            None => Repo::new(target),
-        },
+    let skipped: Vec<String> = match crate::load_config(target) {
+        Ok(config) => config.skip.unwrap_or_else(|| SKIPPED_DIRS.iter().map(|s| s.to_string()).collect()),
         Err(code) => return code,
     };
-    let mut found: Vec<Found> = match repo.secret_findings("**/*") {
-        Ok(f) => f.into_iter().map(|finding| Found { finding, commit: None }).collect(),
+    // The files `files.secrets()` scans, read and scanned on every core.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut found: Vec<Found> = match Scanner::shared().scan_tree(target, &skipped, threads) {
+        Ok(scan) => scan.findings.into_iter().map(|finding| Found { finding, commit: None }).collect(),
         Err(e) => return fail(e),
     };
     if history {

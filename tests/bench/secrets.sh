@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark of the secret scanner (stdlib/src/secrets) against ripgrep with
-# an equivalent pattern set and against detect-secrets.
+# Benchmark of `mlpol secrets` (the scanner of stdlib/src/secrets over a
+# parallel walk, stdlib/src/secrets/tree.rs) against ripgrep with an
+# equivalent pattern set and against detect-secrets.
 #
 # Generates a 20 000-file repository in a temporary directory (Python
 # sources, YAML/JSON configs, docs, a .venv with 3 000 files, four 5 MB
@@ -15,22 +16,27 @@
 #   python3 -m venv /tmp/ds && /tmp/ds/bin/pip install detect-secrets
 #
 # Environment: RUNS (default 5), DS (detect-secrets binary, default
-# /tmp/ds/bin/detect-secrets), KEEP=1 keeps the generated repository,
-# THREADS (mlpol worker threads; default: all cores, as rg uses).
+# .ci/cache/bench-venv/bin/detect-secrets, else /tmp/ds/bin/detect-secrets),
+# KEEP=1 keeps the generated repository, REPO_DIR=<dir> reuses one kept
+# before. mlpol and rg both use every core.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${RUNS:-5}
-DS=${DS:-/tmp/ds/bin/detect-secrets}
+DS=${DS:-$ROOT/.ci/cache/bench-venv/bin/detect-secrets}
+[ -x "$DS" ] || DS=/tmp/ds/bin/detect-secrets
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlpol-secrets-bench.XXXXXX")
 REPO=$WORK/repo
 if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$WORK"' EXIT; fi
 
-echo "== building the scanner example"
-(cd "$ROOT" && cargo build --release -q -p mlpol-stdlib --example scan)
-SCAN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/scan
-[ -x "$SCAN" ] || { echo "no $SCAN" >&2; exit 1; }
+echo "== building mlpol (release)"
+(cd "$ROOT" && cargo build --release -q -p mlpol)
+MLPOL=${CARGO_TARGET_DIR:-$ROOT/target}/release/mlpol
+[ -x "$MLPOL" ] || { echo "no $MLPOL" >&2; exit 1; }
 
+if [ -n "${REPO_DIR:-}" ]; then
+  REPO=$REPO_DIR; cp "$REPO_DIR/../planted.txt" "$WORK/planted.txt"
+else
 echo "== generating $REPO"
 python3 - "$REPO" "$WORK/planted.txt" <<'PY'
 import os, random, sys, base64, json
@@ -167,6 +173,7 @@ with open(planted_path, "w") as f:
     for p in planted: f.write(f"{p[0]}:{p[1]} {p[2]}\n")
 print(f"{n} files, {len(planted)} planted secrets")
 PY
+fi
 du -sh --exclude=.venv "$REPO" | sed 's/^/size without .venv: /'
 du -sh "$REPO" | sed 's/^/size with .venv: /'
 
@@ -195,7 +202,7 @@ exec rg --hidden -c --no-messages -g '!.venv/' \\
 EOF
 cat > "$WORK/mlpol.sh" <<EOF
 #!/bin/sh
-exec "$SCAN" "$REPO" --quiet ${THREADS:+--threads $THREADS}
+exec "$MLPOL" secrets "$REPO"
 EOF
 cat > "$WORK/ds.sh" <<EOF
 #!/bin/sh
@@ -208,7 +215,7 @@ command -v rg > /dev/null && tools="$tools rg" || echo "ripgrep not installed: a
 [ -x "$DS" ] && tools="$tools ds" || echo "detect-secrets not found at $DS"
 
 echo "== what each tool reports"
-"$SCAN" "$REPO" > "$WORK/mlpol.out" 2> "$WORK/mlpol.err"
+"$MLPOL" secrets "$REPO" > "$WORK/mlpol.out" 2> "$WORK/mlpol.err" || true
 cat "$WORK/mlpol.err"
 python3 - "$WORK/planted.txt" "$WORK/mlpol.out" <<'PY'
 import sys
@@ -264,4 +271,4 @@ for t in $tools; do
     "$(( ${RSS[$t]} / 1024 ))"
 done
 echo "(cores: $(nproc), load average: $(cut -d' ' -f1-3 /proc/loadavg); wall time = median, CPU = user+system mean;"
-echo " mlpol threads: ${THREADS:-all cores}; rg uses all cores; detect-secrets runs in one process)"
+echo " mlpol and rg use all cores; detect-secrets runs in one process)"

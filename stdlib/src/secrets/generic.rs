@@ -162,45 +162,55 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "whatever",
 ];
 
-/// Lowercase words of an identifier: `_ - .` separate, camelCase splits,
-/// trailing digits are dropped (`password2` → `password`).
-pub(crate) fn words(name: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let chars: Vec<char> = name.chars().collect();
-    for (i, c) in chars.iter().enumerate() {
-        if !c.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+/// The words of an identifier, as slices of it: `_ - .` (any byte that is
+/// not an ASCII letter or digit) separate, camelCase splits, trailing digits
+/// are dropped (`password2` → `password`), empty words are skipped.
+fn word_slices(name: &str) -> impl Iterator<Item = &str> {
+    let b = name.as_bytes();
+    let mut i = 0usize;
+    std::iter::from_fn(move || loop {
+        while b.get(i).is_some_and(|c| !c.is_ascii_alphanumeric()) {
+            i += 1;
+        }
+        let start = i;
+        b.get(i)?;
+        i += 1;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_alphanumeric() {
+                break;
             }
-            continue;
+            let prev = b.get(i - 1).copied().unwrap_or(b' ');
+            let next = b.get(i + 1).copied();
+            let split = c.is_ascii_uppercase()
+                && (prev.is_ascii_lowercase()
+                    || prev.is_ascii_digit()
+                    || (prev.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase())));
+            if split {
+                break;
+            }
+            i += 1;
         }
-        let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
-        let next = chars.get(i + 1).copied();
-        let split = c.is_ascii_uppercase()
-            && prev.is_some_and(|p| {
-                p.is_ascii_lowercase()
-                    || p.is_ascii_digit()
-                    || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
-            });
-        if split && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
+        let word = name.get(start..i).unwrap_or("").trim_end_matches(|c: char| c.is_ascii_digit());
+        if !word.is_empty() {
+            return Some(word);
         }
-        cur.push(c.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out.into_iter()
-        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_string())
-        .filter(|w| !w.is_empty())
-        .collect()
+    })
+}
+
+/// Lowercase words of an identifier (see [`word_slices`]).
+#[cfg(test)]
+pub(crate) fn words(name: &str) -> Vec<String> {
+    word_slices(name).map(str::to_ascii_lowercase).collect()
+}
+
+fn is_one_of(word: &str, list: &[&str]) -> bool {
+    list.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// Whether a name holds a secret, and which kind.
 pub(crate) fn classify(name: &str) -> Option<Class> {
     // Cheap necessary condition first (most names — `tokenizer`, `keys`,
-    // `token_ids` — fail it), without allocating.
+    // `token_ids` — fail it).
     let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
     let ends = |suffix: &str| {
         trimmed.len() >= suffix.len()
@@ -209,17 +219,40 @@ pub(crate) fn classify(name: &str) -> Option<Class> {
     if !["password", "passwd", "passphrase", "pwd", "pass", "secret", "token", "key"].iter().any(|s| ends(s)) {
         return None;
     }
-    let ws = words(name);
-    let last = ws.last()?.as_str();
-    let prev = ws.len().checked_sub(2).and_then(|i| ws.get(i)).map(String::as_str);
-    match last {
-        "password" | "passwd" | "passphrase" | "pwd" => Some(Class::Password),
-        "pass" if prev.is_some() => Some(Class::Password),
-        "secret" | "apikey" | "accesskey" | "secretkey" | "privatekey" | "fernetkey" | "authtoken" | "clientsecret"
-        | "accesstoken" | "apitoken" => Some(Class::Secret),
-        "token" if !ws.iter().rev().skip(1).any(|w| TOKEN_NON_SECRETS.contains(&w.as_str())) => Some(Class::Secret),
-        "key" if prev.is_some_and(|p| KEY_QUALIFIERS.contains(&p)) => Some(Class::Secret),
-        _ => None,
+    // The last word, the one before it, and whether any word before the
+    // last is one of TOKEN_NON_SECRETS — without allocating.
+    let (mut last, mut prev, mut non_secret_before) = (None::<&str>, None::<&str>, false);
+    for w in word_slices(name) {
+        if let Some(l) = last {
+            non_secret_before |= is_one_of(l, TOKEN_NON_SECRETS);
+        }
+        prev = last;
+        last = Some(w);
+    }
+    let last = last?;
+    let is = |w: &str| last.eq_ignore_ascii_case(w);
+    if ["password", "passwd", "passphrase", "pwd"].iter().any(|w| is(w)) || (is("pass") && prev.is_some()) {
+        Some(Class::Password)
+    } else if [
+        "secret",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "fernetkey",
+        "authtoken",
+        "clientsecret",
+        "accesstoken",
+        "apitoken",
+    ]
+    .iter()
+    .any(|w| is(w))
+        || (is("token") && !non_secret_before)
+        || (is("key") && prev.is_some_and(|p| is_one_of(p, KEY_QUALIFIERS)))
+    {
+        Some(Class::Secret)
+    } else {
+        None
     }
 }
 
@@ -248,26 +281,77 @@ pub(crate) fn syntax_for(path: &str) -> Syntax {
     }
 }
 
-/// Finds assignments on one line; returns byte ranges of the secret values.
-pub(crate) fn scan(line: &str, names: &regex::Regex, syntax: Syntax, out: &mut Vec<(usize, usize)>) {
+/// The words a secret's name is made of: a name is a run of
+/// `[A-Za-z0-9_.-]` holding one of them (ASCII case-insensitively), as the
+/// rule's pattern `[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key)[A-Za-z0-9_.\-]*`
+/// says. The scanner's keyword automaton finds them.
+pub(crate) const NAME_WORDS: &[&str] = &["pass", "pwd", "secret", "token", "key"];
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+/// Where [`NAME_WORDS`] occur in `line` (without the keyword automaton).
+pub(crate) fn find_name_words(line: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    (0..line.len()).filter_map(move |i| {
+        let rest = line.get(i..)?;
+        NAME_WORDS
+            .iter()
+            .find(|w| rest.get(..w.len()).is_some_and(|h| h.eq_ignore_ascii_case(w.as_bytes())))
+            .map(|w| (i, i + w.len()))
+    })
+}
+
+/// The names on a line: the maximal runs of name characters around the
+/// occurrences of [`NAME_WORDS`] (`words`, byte ranges in the file, in
+/// order; `line` starts at byte `line_start` of the file). The same spans as
+/// the leftmost-first matches of the rule's pattern over `line`.
+pub(crate) fn names<'a>(
+    line: &'a str,
+    line_start: usize,
+    words: &'a [(usize, usize)],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let b = line.as_bytes();
+    let mut run_end = 0usize;
+    words.iter().filter_map(move |&(s, e)| {
+        let (s, e) = (s.checked_sub(line_start)?, e.checked_sub(line_start)?);
+        if e > b.len() || s < run_end {
+            return None;
+        }
+        let start = b.get(..s)?.iter().rposition(|c| !is_name_byte(*c)).map_or(0, |i| i + 1);
+        let end = b.get(e..)?.iter().position(|c| !is_name_byte(*c)).map_or(b.len(), |i| e + i);
+        run_end = end;
+        Some((start, end))
+    })
+}
+
+/// Finds assignments on one line, given its `names` (byte ranges, see
+/// [`names`]); returns byte ranges of the secret values.
+pub(crate) fn scan(
+    line: &str,
+    names: impl Iterator<Item = (usize, usize)>,
+    syntax: Syntax,
+    out: &mut Vec<(usize, usize)>,
+) {
     let dockerfile_env = {
         let t = line.trim_start();
         t.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("env ") || h.eq_ignore_ascii_case("arg "))
     };
     let mut skip_until = 0usize;
-    for m in names.find_iter(line) {
-        if m.start() < skip_until {
+    for (start, end) in names {
+        if start < skip_until {
             continue;
         }
+        let Some(name) = line.get(start..end) else { continue };
         // `AWS::ApiGateway::ApiKey`, `https://x/api-key`: part of a larger
         // name or a path, not an assignment target.
-        if line.get(..m.start()).is_some_and(|head| head.ends_with([':', '/'])) {
+        if line.get(..start).is_some_and(|head| head.ends_with([':', '/'])) {
             continue;
         }
-        let Some(class) = classify(m.as_str()) else { continue };
-        let Some((vs, ve, quoted)) = parse_assignment(line, m.end(), syntax, dockerfile_env) else { continue };
+        let Some(class) = classify(name) else { continue };
+        let Some((vs, ve, quoted)) = parse_assignment(line, end, syntax, dockerfile_env) else { continue };
         let Some(value) = line.get(vs..ve) else { continue };
-        if accept(m.as_str(), value, class, quoted) {
+        if accept(name, value, class, quoted) {
             out.push((vs, ve));
             skip_until = ve;
         }
@@ -470,7 +554,7 @@ pub(crate) fn accept(name: &str, value: &str, class: Class, quoted: bool) -> boo
     if ["password", "passwd"].iter().any(|w| lower.contains(w)) {
         return false;
     }
-    let last = words(name).pop().unwrap_or_default();
+    let last = word_slices(name).last().map(str::to_ascii_lowercase).unwrap_or_default();
     if (last == "token" || last == "secret") && lower.contains(&last) {
         return false;
     }

@@ -41,10 +41,13 @@
 mod allow;
 mod generic;
 mod rules;
+mod tree;
 
 pub use rules::{rules, Rule};
+pub use tree::TreeScan;
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::automaton::OverlappingState;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use mlpol_lang::value::{mask, record, Origin, Value};
 use regex::Regex;
 use rules::{Candidate, Engine};
@@ -213,18 +216,26 @@ struct LineHit {
     mask: u32,
 }
 
+/// What [`Scanner::for_each_hit`] calls on each line: the line and the byte
+/// ranges of the name words on it; `false` stops the scan.
+type OnHit<'a> = dyn FnMut(&LineHit, &[(usize, usize)]) -> bool + 'a;
+
 /// The compiled rules: build once ([`Scanner::new`] or [`Scanner::shared`])
 /// and reuse; it is `Send + Sync`.
 pub struct Scanner {
-    /// All keywords, leftmost-longest (so the automaton's SIMD prefilter
-    /// applies). `None` only if the automaton could not be built, and then
+    /// All keywords and the words of `generic-assignment` names, matched
+    /// ASCII case-insensitively and overlapping (a DFA: one pass over each
+    /// file). `None` only if the automaton could not be built, and then
     /// every line runs every rule.
     keywords: Option<AhoCorasick>,
     /// For each keyword, the bit set of rules (by index in [`rules`]) that
-    /// name it or a keyword contained in it.
+    /// name it.
     keyword_rules: Vec<u32>,
+    /// For each keyword, whether it is one of [`generic::NAME_WORDS`].
+    name_word: Vec<bool>,
     /// One per rule; `None` if a pattern failed to compile (a bug caught by
-    /// the tests).
+    /// the tests), and for `generic-assignment`, whose names are found from
+    /// the automaton's matches instead (see [`generic::names`]).
     patterns: Vec<Option<Regex>>,
     aws_bare: Option<Regex>,
 }
@@ -312,30 +323,36 @@ impl Scanner {
                 }
             }
         }
-        // Keywords are lowercase and the automaton runs over an ASCII
-        // lower-cased copy of the text: that keeps the automaton's fast
-        // (packed, SIMD) prefilter, which ASCII case-insensitive mode loses.
-        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-        // A keyword found also stands for every keyword inside it
-        // (`accountkey` holds `key`), so leftmost-longest matches restarted
-        // one byte after each match start see every keyword of a line.
-        let keyword_rules: Vec<u32> = lower
+        // The words `generic-assignment` names are made of are keywords
+        // too (without rules of their own where they are not already).
+        for w in generic::NAME_WORDS {
+            if !words.iter().any(|k| k.eq_ignore_ascii_case(w)) {
+                words.push(w);
+                keyword_rules.push(0);
+            }
+        }
+        let name_word = words.iter().map(|k| generic::NAME_WORDS.iter().any(|w| w.eq_ignore_ascii_case(k))).collect();
+        // Overlapping matches report every keyword occurrence, including
+        // keywords inside others (`accountkey` holds `key`). ASCII
+        // case-insensitive: the file's bytes are searched as they are. A
+        // DFA: with this many short keywords no prefilter applies, and the
+        // DFA is the fastest automaton per byte.
+        let keywords = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&words)
+            .ok();
+        // `generic-assignment` finds its names from the keyword matches;
+        // its pattern is not compiled (the tests check it compiles).
+        let patterns = rules()
             .iter()
-            .zip(&keyword_rules)
-            .map(|(k, own)| {
-                lower.iter().zip(&keyword_rules).filter(|(j, _)| k.contains(j.as_str())).fold(*own, |m, (_, r)| m | r)
+            .map(|r| match r.engine {
+                Engine::Generic => None,
+                _ => regex::RegexBuilder::new(r.pattern).size_limit(1 << 24).build().ok(),
             })
             .collect();
-        // ASCII case-insensitive: the file's bytes are searched as they are,
-        // without a lowercased copy.
-        let keywords = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(true)
-            .build(&lower)
-            .ok();
-        let patterns =
-            rules().iter().map(|r| regex::RegexBuilder::new(r.pattern).size_limit(1 << 24).build().ok()).collect();
-        Scanner { keywords, keyword_rules, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
+        Scanner { keywords, keyword_rules, name_word, patterns, aws_bare: Regex::new(rules::AWS_BARE_SECRET).ok() }
     }
 
     /// One scanner for the whole process, compiled on first use.
@@ -364,65 +381,99 @@ impl Scanner {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let file = FileCtx::new(path, text);
         let mut st = State { file: &file, findings: Vec::new(), seen: HashSet::new() };
-        for hit in self.line_hits(text) {
-            if st.full() {
-                break;
-            }
-            self.scan_line(text, &hit, &mut st);
-        }
+        self.for_each_hit(text, &mut |hit, words| {
+            self.scan_line(text, hit, words, &mut st);
+            !st.full()
+        });
         finish(st.findings)
     }
 
-    /// The lines with keyword hits (within their first [`MAX_LINE_BYTES`]).
-    fn line_hits(&self, text: &str) -> Vec<LineHit> {
-        let all = u32::MAX;
+    /// Calls `f` on each line with keyword hits (within its first
+    /// [`MAX_LINE_BYTES`]), with the byte ranges in the file of the
+    /// [`generic::NAME_WORDS`] on it, in order; stops when `f` returns
+    /// false. Lines are handled as they are found: nothing grows with the
+    /// file's size.
+    fn for_each_hit(&self, text: &str, f: &mut OnHit<'_>) {
+        let bytes = text.as_bytes();
+        let mut words: Vec<(usize, usize)> = Vec::new();
         let Some(ac) = &self.keywords else {
-            let mut out = Vec::new();
             let mut start = 0usize;
             for (i, line) in text.split_inclusive('\n').enumerate() {
                 let end = start + line.strip_suffix('\n').unwrap_or(line).len();
-                out.push(LineHit { no: u32::try_from(i + 1).unwrap_or(u32::MAX), start, end, mask: all });
+                let window = bytes.get(start..end.min(start + MAX_LINE_BYTES)).unwrap_or(&[]);
+                words.clear();
+                words.extend(generic::find_name_words(window).map(|(s, e)| (start + s, start + e)));
+                let hit = LineHit { no: u32::try_from(i + 1).unwrap_or(u32::MAX), start, end, mask: u32::MAX };
+                if !f(&hit, &words) {
+                    return;
+                }
                 start += line.len();
             }
-            return out;
+            return;
         };
-        // The automaton finds the next line with any keyword; on that line,
-        // searches restarted one byte after each match start collect the
-        // rules of every keyword present (see `keyword_rules`).
-        let bytes = text.as_bytes();
+        // `from` is always a keyword's start, so a character boundary
+        // (`str::find` of a `char` uses memchr).
         let next_nl = |from: usize| text.get(from..).and_then(|s| s.find('\n')).map_or(text.len(), |i| from + i);
-        let rules_of = |m: &aho_corasick::Match| self.keyword_rules.get(m.pattern().as_usize()).copied().unwrap_or(0);
-        let mut out: Vec<LineHit> = Vec::new();
-        let mut at = 0usize; // always the start of line `no`
-        let mut no: u32 = 1;
-        while at < text.len() {
-            let Some(m) = ac.find(Input::new(bytes).range(at..)) else { break };
-            let pos = m.start();
-            let skipped = bytes.get(at..pos).unwrap_or(&[]);
-            let start = skipped.iter().rposition(|b| *b == b'\n').map_or(at, |i| at + i + 1);
-            let passed = bytes.get(at..start).map_or(0, |s| s.iter().filter(|b| **b == b'\n').count());
-            no = no.saturating_add(u32::try_from(passed).unwrap_or(u32::MAX));
-            let end = next_nl(pos);
-            let window_end = end.min(start + MAX_LINE_BYTES);
-            let mut mask = 0u32;
-            let mut next = Some(m);
-            while let Some(k) = next {
-                if k.end() > window_end {
-                    break;
+        // Line `no_at` starts at byte `pos_at`.
+        let mut no_at: u32 = 1;
+        let mut pos_at = 0usize;
+        // The line being gathered and the end of its scanned window.
+        let mut cur: Option<(LineHit, usize)> = None;
+        let mut from = 0usize;
+        'search: while from < bytes.len() {
+            let input = Input::new(bytes).range(from..);
+            let mut state = OverlappingState::start();
+            loop {
+                ac.find_overlapping(input.clone(), &mut state);
+                let Some(m) = state.get_match() else { break 'search };
+                // Matches come in order of their end, and no keyword holds a
+                // newline: every match of a line comes before the next line's.
+                if cur.as_ref().is_none_or(|(h, _)| m.start() >= h.end) {
+                    if let Some((hit, _)) = cur.take() {
+                        if hit.mask != 0 && !f(&hit, &words) {
+                            return;
+                        }
+                    }
+                    words.clear();
+                    let pos = m.start();
+                    let gap = bytes.get(pos_at..pos).unwrap_or(&[]);
+                    let start = gap.iter().rposition(|b| *b == b'\n').map_or(pos_at, |i| pos_at + i + 1);
+                    let passed = bytes.get(pos_at..start).map_or(0, count_nl);
+                    no_at = no_at.saturating_add(u32::try_from(passed).unwrap_or(u32::MAX));
+                    pos_at = start;
+                    let end = next_nl(pos);
+                    cur = Some((LineHit { no: no_at, start, end, mask: 0 }, end.min(start + MAX_LINE_BYTES)));
                 }
-                mask |= rules_of(&k);
-                next = ac.find(Input::new(bytes).range(k.start() + 1..window_end));
+                let Some((hit, window_end)) = cur.as_mut() else { continue };
+                if m.end() > *window_end {
+                    // Past the scanned part of a long line: go on after it.
+                    let (end, no) = (hit.end, hit.no);
+                    if let Some((hit, _)) = cur.take() {
+                        if hit.mask != 0 && !f(&hit, &words) {
+                            return;
+                        }
+                    }
+                    words.clear();
+                    pos_at = end.saturating_add(1);
+                    no_at = no.saturating_add(1);
+                    from = pos_at;
+                    continue 'search;
+                }
+                let k = m.pattern().as_usize();
+                hit.mask |= self.keyword_rules.get(k).copied().unwrap_or(0);
+                if self.name_word.get(k).copied().unwrap_or(false) {
+                    words.push((m.start(), m.end()));
+                }
             }
-            if mask != 0 {
-                out.push(LineHit { no, start, end, mask });
-            }
-            at = end + 1;
-            no = no.saturating_add(1);
         }
-        out
+        if let Some((hit, _)) = cur.take() {
+            if hit.mask != 0 {
+                f(&hit, &words);
+            }
+        }
     }
 
-    fn scan_line(&self, text: &str, hit: &LineHit, st: &mut State<'_>) {
+    fn scan_line(&self, text: &str, hit: &LineHit, words: &[(usize, usize)], st: &mut State<'_>) {
         let Some(raw) = text.get(hit.start..hit.end) else { return };
         let raw = strip_cr(raw);
         let line = truncate(raw, MAX_LINE_BYTES);
@@ -431,9 +482,10 @@ impl Scanner {
             if hit.mask & bit == 0 || st.full() {
                 continue;
             }
-            let Some(Some(re)) = self.patterns.get(idx) else { continue };
+            let re = self.patterns.get(idx).and_then(Option::as_ref);
             match rule.engine {
                 Engine::Pattern(validate) => {
+                    let Some(re) = re else { continue };
                     for caps in re.captures_iter(line) {
                         let Some(m) = caps.iter().skip(1).flatten().next() else { continue };
                         if rule.id == rules::AWS_ACCESS_KEY_ID {
@@ -449,6 +501,7 @@ impl Scanner {
                     }
                 }
                 Engine::PrivateKey => {
+                    let Some(re) = re else { continue };
                     for m in re.find_iter(line) {
                         let after = raw.get(m.end()..).unwrap_or("");
                         let following = text.get(hit.end..).unwrap_or("");
@@ -462,7 +515,8 @@ impl Scanner {
                         continue;
                     }
                     let mut spans = Vec::new();
-                    generic::scan(line, re, st.file.syntax, &mut spans);
+                    let names = generic::names(line, hit.start, words);
+                    generic::scan(line, names, st.file.syntax, &mut spans);
                     for (s, e) in spans {
                         if allow::in_data_uri(line, s, e) {
                             continue;
@@ -510,6 +564,11 @@ impl Scanner {
             }
         }
     }
+}
+
+/// How many newlines `bytes` holds.
+fn count_nl(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
 }
 
 /// Strips what surrounds key material on a line of a PEM block: indentation,
@@ -623,4 +682,81 @@ fn finish(mut findings: Vec<SecretFinding>) -> Vec<SecretFinding> {
     }
     out.truncate(MAX_FINDINGS_PER_FILE);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// The names `generic-assignment` looks at come from the keyword
+    /// automaton; they are the spans its pattern would match.
+    #[test]
+    fn names_from_keywords_are_the_pattern_matches() {
+        let parts = [
+            "pass", "PWD", "Secret", "token", "KEY", "db_", "api", "x", "-", ".", "_", " ", "=", "\"", ":", "\u{fc}",
+            "1", "Passw", "_pass", "k", "ey", "sk-", "akia", "/",
+        ];
+        let scanner = super::Scanner::new();
+        let generic = super::rules().iter().position(|r| r.id == super::rules::GENERIC).unwrap();
+        let re = regex::Regex::new(super::rules()[generic].pattern).unwrap();
+        let mut seed: u64 = 7;
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            for _ in 0..12 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                line.push_str(parts[(seed >> 33) as usize % parts.len()]);
+            }
+            scanner.for_each_hit(&line, &mut |hit, words| {
+                if hit.mask & (1 << generic) != 0 {
+                    let got: Vec<(usize, usize)> = super::generic::names(&line, hit.start, words).collect();
+                    let want: Vec<(usize, usize)> = re.find_iter(&line).map(|m| (m.start(), m.end())).collect();
+                    assert_eq!(got, want, "{line:?}");
+                    checked += 1;
+                }
+                true
+            });
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    /// `MLPOL_SCAN_BENCH=<dir> cargo test --release -p mlpol-stdlib --lib
+    /// secrets::bench -- --ignored --nocapture`: the scanner alone over the
+    /// files of a tree, held in memory (no I/O).
+    #[test]
+    #[ignore]
+    fn scan_in_memory() {
+        let Ok(dir) = std::env::var("MLPOL_SCAN_BENCH") else { return };
+        let root = std::path::PathBuf::from(dir);
+        let mut files = Vec::new();
+        for e in walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| e.file_name() != ".venv").flatten() {
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+                files.push((rel, std::fs::read(e.path()).unwrap()));
+            }
+        }
+        // CPU time of this thread (the machine is shared): /proc schedstat.
+        let cpu = || -> f64 {
+            let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+            s.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0) / 1e6
+        };
+        let scanner = super::Scanner::new();
+        let total: usize = files.iter().map(|f| f.1.len()).sum();
+        for round in 0..5 {
+            let c = cpu();
+            let n: usize = files.iter().map(|(rel, b)| scanner.scan_bytes(rel, b).len()).sum();
+            let ms = cpu() - c;
+            eprintln!("round {round}: {n} findings, {ms:.1} ms CPU, {:.0} MB/s", total as f64 / ms / 1e3);
+        }
+        let c = cpu();
+        let mut hits = 0usize;
+        for (_, b) in &files {
+            scanner.for_each_hit(std::str::from_utf8(b).unwrap_or(""), &mut |_, _| {
+                hits += 1;
+                true
+            });
+        }
+        eprintln!("for_each_hit only: {hits} lines, {:.1} ms CPU", cpu() - c);
+    }
 }

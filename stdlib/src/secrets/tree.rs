@@ -1,0 +1,209 @@
+//! Scanning a whole directory tree, in parallel (`mlpol secrets`).
+//!
+//! The files scanned are those the file collector's secret scan reads
+//! (`files::Repo::secret_findings("**/*")`): regular files (symbolic links
+//! are not followed), `.git/` never entered, the skipped directories left
+//! out (names at any depth, or paths relative to the target), files larger
+//! than [`MAX_READ`] not read, binary files skipped by
+//! [`Scanner::scan_bytes`]. Findings come in the order of that walk (by file
+//! name within each directory), then by line, column and rule.
+//!
+//! What makes it fast: the walk is `ignore::WalkParallel` (directory entries
+//! carry their type, so no file is `stat`ed by path), each worker reads into
+//! one buffer it reuses (reserved once at [`MAX_READ`]), and a file's size
+//! comes from `fstat` on the open file.
+
+use super::{Scanner, SecretFinding};
+use crate::files::MAX_READ;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The result of [`Scanner::scan_tree`].
+#[derive(Debug, Default)]
+pub struct TreeScan {
+    /// Every finding, in walk order (see the module documentation).
+    pub findings: Vec<SecretFinding>,
+    /// Files read (binary ones included).
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// Whether `rel` is under one of the `skipped` directories: a name without
+/// `/` matches at any depth, a path is relative to the target (the rule of
+/// `files::Repo`).
+fn is_skipped(skipped: &[String], rel: &str) -> bool {
+    skipped.iter().any(|d| {
+        let d = d.trim_matches('/');
+        if d.is_empty() {
+            return false;
+        }
+        let under = |prefix: &str| rel.strip_prefix(prefix).is_some_and(|r| r.starts_with('/'));
+        rel == d
+            || under(d)
+            || (!d.contains('/')
+                && rel.match_indices(d).any(|(i, _)| {
+                    i > 0 && rel.as_bytes().get(i - 1) == Some(&b'/') && rel.as_bytes().get(i + d.len()) == Some(&b'/')
+                }))
+    })
+}
+
+/// The reason of an I/O error, short and stable (no "os error" numbers).
+fn io_reason(e: &std::io::Error) -> String {
+    match (e.kind(), e.raw_os_error()) {
+        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".to_string(),
+        (std::io::ErrorKind::NotFound, _) => "no such file".to_string(),
+        (_, Some(40)) => "filesystem loop or too many symbolic links".to_string(),
+        _ => {
+            let text = e.to_string().to_lowercase();
+            match text.find(" (os error") {
+                Some(i) => text.get(..i).unwrap_or(&text).to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// The path an `ignore` error is about, if it names one.
+fn error_path(e: &ignore::Error) -> Option<&Path> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Partial(errs) => errs.iter().find_map(error_path),
+        _ => None,
+    }
+}
+
+fn rel_of(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+}
+
+/// Orders paths as a walk sorted by file name within each directory does.
+fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
+impl Scanner {
+    /// Scans every file under `root` (see the module documentation) with
+    /// `threads` workers, leaving out the `skipped` directories. Fails,
+    /// naming the path and the reason, when a directory cannot be listed or
+    /// a file cannot be read (a file or directory gone since it was listed
+    /// is not an error: it is no longer part of the tree).
+    pub fn scan_tree(&self, root: &Path, skipped: &[String], threads: usize) -> Result<TreeScan, String> {
+        if !root.is_dir() {
+            return Err(format!("target `{}` is not a directory", root.display()));
+        }
+        let found: Mutex<Vec<(String, Vec<SecretFinding>)>> = Mutex::new(Vec::new());
+        let errors: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+        let files = AtomicUsize::new(0);
+        let bytes = AtomicU64::new(0);
+        let mut builder = ignore::WalkBuilder::new(root);
+        builder.standard_filters(false).follow_links(false).threads(threads.max(1));
+        builder.build_parallel().run(|| {
+            // Room for the largest file read, reserved once: memory is only
+            // touched as files fill it, and it never moves or shrinks (a
+            // buffer grown file by file faults its pages in again and again).
+            let mut buf: Vec<u8> = Vec::with_capacity(usize::try_from(MAX_READ).unwrap_or(0).saturating_add(1));
+            let (found, errors, files, bytes) = (&found, &errors, &files, &bytes);
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        if e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) {
+                            return ignore::WalkState::Continue;
+                        }
+                        let rel = error_path(&e).map(|p| rel_of(root, p)).unwrap_or_default();
+                        let reason = e.io_error().map_or_else(|| e.to_string(), io_reason);
+                        if let Ok(mut errs) = errors.lock() {
+                            errs.push((rel.clone(), format!("{rel}: cannot list `{rel}`: {reason}")));
+                        }
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                if entry.depth() == 0 {
+                    return ignore::WalkState::Continue;
+                }
+                let Some(ft) = entry.file_type() else { return ignore::WalkState::Continue };
+                let rel = rel_of(root, entry.path());
+                if ft.is_dir() {
+                    let skip = entry.file_name() == ".git" || is_skipped(skipped, &format!("{rel}/"));
+                    return if skip { ignore::WalkState::Skip } else { ignore::WalkState::Continue };
+                }
+                if !ft.is_file() || is_skipped(skipped, &rel) {
+                    return ignore::WalkState::Continue;
+                }
+                match read_capped(entry.path(), &mut buf) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        files.fetch_add(1, Ordering::Relaxed);
+                        bytes.fetch_add(u64::try_from(buf.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
+                        let f = self.scan_bytes(&rel, &buf);
+                        if !f.is_empty() {
+                            if let Ok(mut all) = found.lock() {
+                                all.push((rel, f));
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        if let Ok(mut errs) = errors.lock() {
+                            errs.push((rel.clone(), format!("{rel}: cannot read: {}", io_reason(&e))));
+                        }
+                    }
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        let mut errors = errors.into_inner().unwrap_or_default();
+        errors.sort_by(|a, b| walk_order(&a.0, &b.0));
+        if let Some((_, message)) = errors.into_iter().next() {
+            return Err(message);
+        }
+        let mut found = found.into_inner().unwrap_or_default();
+        found.sort_by(|a, b| walk_order(&a.0, &b.0));
+        Ok(TreeScan {
+            findings: found.into_iter().flat_map(|(_, f)| f).collect(),
+            files: files.into_inner(),
+            bytes: bytes.into_inner(),
+        })
+    }
+}
+
+/// Reads a file into `buf` (cleared first) unless it is larger than
+/// [`MAX_READ`] (then `Ok(false)`). The size comes from the open file.
+fn read_capped(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > MAX_READ {
+        return Ok(false);
+    }
+    buf.clear();
+    // A file grown since `fstat` is read up to the cap.
+    file.take(MAX_READ).read_to_end(buf)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_directories_follow_the_file_collector() {
+        let skipped: Vec<String> = [".venv", "node_modules", "build/out"].iter().map(|s| s.to_string()).collect();
+        for rel in [".venv/", ".venv/x.py", "a/.venv/", "a/b/node_modules/m.js", "build/out/", "build/out/x", ".venv"] {
+            assert!(is_skipped(&skipped, rel), "{rel}");
+        }
+        for rel in ["a/.venvx/y", "x.venv/", "a/build/out/x", "build/outer/x", "src/venv.py", "a/.venv"] {
+            assert!(!is_skipped(&skipped, rel), "{rel}");
+        }
+    }
+
+    #[test]
+    fn walk_order_is_by_name_within_a_directory() {
+        let mut v = vec!["a/x", "a-b/x", "a.txt", "a/b/c"];
+        v.sort_by(|a, b| walk_order(a, b));
+        assert_eq!(v, ["a/b/c", "a/x", "a-b/x", "a.txt"]);
+    }
+}

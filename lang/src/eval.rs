@@ -32,9 +32,11 @@ impl FactCall {
 
 fn key_repr(v: &Value) -> String {
     match &v.kind {
-        Kind::Map(_) => match v.get("path").or_else(|| v.get("uri")).and_then(|p| p.as_str()) {
-            Some(p) => format!("@{}", serde_json::to_string(p).unwrap_or_default()),
-            None => serde_json::to_string(&v.kind).unwrap_or_default(),
+        // Only a plain string names the record: a secret's clear text must
+        // not reach the key (keys are shown and saved in snapshots).
+        Kind::Map(_) => match v.get("path").or_else(|| v.get("uri")).map(|p| &p.kind) {
+            Some(Kind::Str(p)) => format!("@{}", serde_json::to_string(&**p).unwrap_or_default()),
+            _ => serde_json::to_string(&v.kind).unwrap_or_default(),
         },
         Kind::Str(s) => serde_json::to_string(&**s).unwrap_or_default(),
         Kind::Regex(r) => format!("re{}", serde_json::to_string(&**r).unwrap_or_default()),

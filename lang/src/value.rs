@@ -48,7 +48,9 @@ pub enum Kind {
     Null,
     Bool(bool),
     Int(i64),
-    Float(f64),
+    /// Non-finite floats (TOML `nan`, YAML `.inf`) serialize as the
+    /// strings `"NaN"`, `"inf"` and `"-inf"`: JSON has no number for them.
+    Float(#[serde(with = "float_repr")] f64),
     Str(Arc<str>),
     /// Seconds.
     Duration(i64),
@@ -209,6 +211,53 @@ impl Value {
             Kind::Str(s) => write!(f, "{s:?}"),
             _ => write!(f, "{self}"),
         }
+    }
+}
+
+/// Serde for [`Kind::Float`]: a JSON number when finite, else `"NaN"`,
+/// `"inf"` or `"-inf"`, so that a fact snapshot reads back what was saved
+/// (serde_json would write `null`, which does not read back as a float).
+mod float_repr {
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_nan() {
+            s.serialize_str("NaN")
+        } else if x.is_infinite() {
+            s.serialize_str(if *x > 0.0 { "inf" } else { "-inf" })
+        } else {
+            s.serialize_f64(*x)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        struct Float;
+        impl Visitor<'_> for Float {
+            type Value = f64;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, \"NaN\", \"inf\" or \"-inf\"")
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<f64, E> {
+                Ok(x)
+            }
+            fn visit_i64<E: de::Error>(self, x: i64) -> Result<f64, E> {
+                Ok(x as f64)
+            }
+            fn visit_u64<E: de::Error>(self, x: u64) -> Result<f64, E> {
+                Ok(x as f64)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<f64, E> {
+                match s {
+                    "NaN" => Ok(f64::NAN),
+                    "inf" => Ok(f64::INFINITY),
+                    "-inf" => Ok(f64::NEG_INFINITY),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Float)
     }
 }
 

@@ -20,10 +20,25 @@ pub fn schema() -> Schema {
         ],
     );
     s.namespace("files", "The target's file tree.")
-        .function("files", "glob", &[("pattern", Type::Str)], 1, Type::list(Type::record("File")), false, "Files matching a glob.")
+        .function(
+            "files",
+            "glob",
+            &[("pattern", Type::Str)],
+            1,
+            Type::list(Type::record("File")),
+            false,
+            "Files matching a glob.",
+        )
         .function("files", "exists", &[("path", Type::Str)], 1, Type::Bool, false, "Whether a path exists.");
-    s.namespace("doc", "Parsed documents.")
-        .function("doc", "yaml", &[("file", Type::record("File"))], 1, Type::Doc, false, "The file parsed as YAML.");
+    s.namespace("doc", "Parsed documents.").function(
+        "doc",
+        "yaml",
+        &[("file", Type::record("File"))],
+        1,
+        Type::Doc,
+        false,
+        "The file parsed as YAML.",
+    );
     s
 }
 

@@ -33,16 +33,31 @@ pub(super) fn parse(path: &str, text: &str, mode: Mode) -> Result<Value, DocErro
 
 fn parse_events(path: &str, text: &str, mode: Mode) -> Result<Value, DocError> {
     let mut parser = Parser::new_from_str(text);
-    let mut builder = Builder::new(path, mode);
+    let mut builder = Builder::new(path, mode, last_line(text));
     loop {
-        let (event, mark) =
-            parser.next_token().map_err(|e| DocError::new(path, Some(line_u32(e.marker().line())), e.info()))?;
+        let (event, mark) = parser
+            .next_token()
+            .map_err(|e| DocError::new(path, Some(line_u32(e.marker().line()).min(builder.last_line)), e.info()))?;
         if event == Event::StreamEnd {
             break;
         }
         builder.on_event(event, mark)?;
     }
     builder.finish()
+}
+
+/// The number of lines of `text` as YAML counts them (`\n`, `\r\n` or a
+/// lone `\r` ends a line). The scanner puts the end of a text that does not
+/// end in a line break on the line after it; errors and values there are
+/// located on the last line instead.
+fn last_line(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    line_u32(breaks + 1)
 }
 
 /// A finished node on its way to its parent.
@@ -103,6 +118,8 @@ struct Frame {
 struct Builder {
     path: String,
     mode: Mode,
+    /// The last line of the text (see [`last_line`]).
+    last_line: u32,
     origins: Origins,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
@@ -114,10 +131,11 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(path: &str, mode: Mode) -> Builder {
+    fn new(path: &str, mode: Mode, last_line: u32) -> Builder {
         Builder {
             path: path.to_string(),
             mode,
+            last_line,
             origins: Origins::new(path),
             stack: Vec::new(),
             anchors: HashMap::new(),
@@ -146,7 +164,7 @@ impl Builder {
     }
 
     fn on_event(&mut self, event: Event, mark: Marker) -> Result<(), DocError> {
-        let line = line_u32(mark.line());
+        let line = line_u32(mark.line()).min(self.last_line);
         match event {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => Ok(()),
             Event::DocumentStart => {

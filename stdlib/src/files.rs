@@ -572,7 +572,8 @@ fn read_error(rel: &str, e: &std::io::Error) -> FactError {
     FactError::new(format!("cannot read: {}", io_reason(e))).at(Origin::file(rel.to_string(), None))
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// The reason of an I/O error, short and stable (no "os error" numbers).
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match (e.kind(), e.raw_os_error()) {
         (std::io::ErrorKind::PermissionDenied, _) => "permission denied".to_string(),
         (std::io::ErrorKind::NotFound, _) => "no such file".to_string(),

@@ -212,7 +212,7 @@ fn civil(days: i64) -> (i32, u8, u8) {
 
 /// An HTTPS server with a self-signed certificate for `names`, valid from
 /// `from` to `to` days from today; answers 200.
-fn tls_server(names: &[&str], from: i64, to: i64) -> u16 {
+pub(crate) fn tls_server(names: &[&str], from: i64, to: i64) -> u16 {
     let today = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 86_400) as i64;
     let mut params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
     let (y, m, d) = civil(today + from);

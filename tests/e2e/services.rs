@@ -7,10 +7,8 @@
 
 use crate::{temp_dir, write, TODAY};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 /// The address of a server started by .ci/servers.sh.
 fn server(var: &str) -> Option<String> {
@@ -218,68 +216,9 @@ fn dvc_remotes_on_public_and_private_moto_buckets() {
     assert_eq!(check["status"], "error", "{check}");
 }
 
-/// Days since 1970-01-01 as a civil (year, month, day).
-fn civil(days: i64) -> (i32, u8, u8) {
-    let d = mlpol_stdlib::config::Date::from_days(days);
-    (d.year, d.month, d.day)
-}
-
-/// An HTTPS server on 127.0.0.1 whose certificate (for `localhost`) expires
-/// `days` days from now. Answers every request with 200.
-fn tls_server(days: i64) -> u16 {
-    let today = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 86_400) as i64;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let (y, m, d) = civil(today - 30);
-    params.not_before = rcgen::date_time_ymd(y, m, d);
-    let (y, m, d) = civil(today + days);
-    params.not_after = rcgen::date_time_ymd(y, m, d);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    // rustls 0.23.48 deprecates the ring provider (no post-quantum key
-    // exchange); mlpol uses ring to avoid aws-lc-rs's cmake build.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap(),
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                let Ok(conn) = rustls::ServerConnection::new(config) else { return };
-                let mut tls = rustls::StreamOwned::new(conn, stream);
-                let mut buf = [0u8; 4096];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-                let _ = tls.flush();
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn an_mlflow_certificate_expiring_in_ten_days_fails() {
-    let port = tls_server(10);
+    let port = crate::hostile_net::tls_server(&["localhost"], -30, 10);
     let dir = temp_dir("tls-expiring");
     let (check, _) = eval_check(
         &dir,

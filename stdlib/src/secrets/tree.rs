@@ -14,7 +14,7 @@
 //! comes from `fstat` on the open file.
 
 use super::{Scanner, SecretFinding};
-use crate::files::MAX_READ;
+use crate::files::{io_reason, MAX_READ};
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -48,22 +48,6 @@ fn is_skipped(skipped: &[String], rel: &str) -> bool {
                     i > 0 && rel.as_bytes().get(i - 1) == Some(&b'/') && rel.as_bytes().get(i + d.len()) == Some(&b'/')
                 }))
     })
-}
-
-/// The reason of an I/O error, short and stable (no "os error" numbers).
-fn io_reason(e: &std::io::Error) -> String {
-    match (e.kind(), e.raw_os_error()) {
-        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".to_string(),
-        (std::io::ErrorKind::NotFound, _) => "no such file".to_string(),
-        (_, Some(40)) => "filesystem loop or too many symbolic links".to_string(),
-        _ => {
-            let text = e.to_string().to_lowercase();
-            match text.find(" (os error") {
-                Some(i) => text.get(..i).unwrap_or(&text).to_string(),
-                None => text,
-            }
-        }
-    }
 }
 
 /// The path an `ignore` error is about, if it names one.

@@ -11,6 +11,7 @@
 //! with a timeout and a cap on its output.
 
 use crate::collect::{Collector, FactFuture, Settings};
+use crate::files::io_reason;
 use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::types::{Schema, Type};
 use mlpol_lang::value::{record, shorten, Kind, Origin, Value};
@@ -868,14 +869,6 @@ fn reader<R: Read + Send + 'static>(pipe: R) -> std::sync::mpsc::Receiver<Vec<u8
         let _ = tx.send(buf);
     });
     rx
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        _ => e.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Quiet time that ends a burst of file events.
-const DEBOUNCE: Duration = Duration::from_millis(30);
+const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// Runs until the watcher stops; `Err` is the exit code of a reported failure.
 pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String]) -> Result<u8, u8> {
@@ -24,7 +24,9 @@ pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String])
     let crate::Live { mut session, repo, config, only } = live_session(target, prepared, &eval.collect)?;
     session.program.db.enable_log();
     let results = session.evaluate(only.as_ref(), &mut progress());
-    let report = run::report(&session.program, results, &session, &options(target, &config, only.clone(), eval.inline));
+    let mut reports = run::ReportCache::default();
+    let opts = options(target, &config, only.clone(), eval.inline);
+    let report = run::report_with(&session.program, results, &session, &opts, &mut reports);
     write_reports(&report, eval, &outputs, target)?;
     let mut previous = statuses(&report);
 
@@ -78,13 +80,13 @@ pub fn run(target: &Path, args: &PolicyArgs, eval: &EvalRun, outputs: &[String])
             .filter_map(|p| p.strip_prefix(&canonical_target).ok().or_else(|| p.strip_prefix(target).ok()))
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .collect();
-        repo.refresh();
-        let changed_facts = session.recollect(&|key: &str| mlpol_stdlib::session::affected_by(key, &changed));
+        let changes = repo.refresh_paths(&changed);
+        let changed_facts = session.recollect(&changes);
         let _ = session.program.db.take_log();
         let results = session.evaluate(only.as_ref(), &mut |_, _| {});
         let evaluated = session.program.db.take_log().iter().filter(|l| l.starts_with("eval ")).count();
-        let report =
-            run::report(&session.program, results, &session, &options(target, &config, only.clone(), eval.inline));
+        reports.forget_paths(&changes.paths, &config);
+        let report = run::report_with(&session.program, results, &session, &opts, &mut reports);
         let now = statuses(&report);
         for line in diff(&previous, &now, &report) {
             println!("{line}");

@@ -35,12 +35,22 @@ fn key_repr(v: &Value) -> String {
         // Only a plain string names the record: a secret's clear text must
         // not reach the key (keys are shown and saved in snapshots).
         Kind::Map(_) => match v.get("path").or_else(|| v.get("uri")).map(|p| &p.kind) {
-            Some(Kind::Str(p)) => format!("@{}", serde_json::to_string(&**p).unwrap_or_default()),
+            Some(Kind::Str(p)) => format!("@{}", json_str(p)),
             _ => serde_json::to_string(&v.kind).unwrap_or_default(),
         },
-        Kind::Str(s) => serde_json::to_string(&**s).unwrap_or_default(),
-        Kind::Regex(r) => format!("re{}", serde_json::to_string(&**r).unwrap_or_default()),
+        Kind::Str(s) => json_str(s),
+        Kind::Regex(r) => format!("re{}", json_str(r)),
         _ => serde_json::to_string(&v.kind).unwrap_or_default(),
+    }
+}
+
+/// A string as JSON writes it. Keys are made for every fact a check reads,
+/// so the common string that needs no escape skips the serializer.
+fn json_str(s: &str) -> String {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        serde_json::to_string(s).unwrap_or_default()
+    } else {
+        format!("\"{s}\"")
     }
 }
 
@@ -78,6 +88,10 @@ impl std::fmt::Display for FactError {
 /// Where facts come from: live collectors, a snapshot, or test data.
 pub trait FactSource {
     fn fact(&self, call: &FactCall) -> Result<Value, FactError>;
+    /// [`FactSource::fact`] when the caller has the call's key already.
+    fn fact_keyed(&self, call: &FactCall, _key: &str) -> Result<Value, FactError> {
+        self.fact(call)
+    }
 }
 
 /// Facts held in memory by key, for unit tests and replay.
@@ -365,8 +379,10 @@ struct SlotFacts<'a> {
 
 impl FactSource for SlotFacts<'_> {
     fn fact(&self, call: &FactCall) -> Result<Value, FactError> {
-        let key = call.key();
-        if let Some(slot) = self.db.fact_slot(&key) {
+        self.fact_keyed(call, &call.key())
+    }
+    fn fact_keyed(&self, call: &FactCall, key: &str) -> Result<Value, FactError> {
+        if let Some(slot) = self.db.fact_slot(key) {
             return slot.value(self.db).clone();
         }
         if self.config.complete(self.db) {
@@ -451,6 +467,9 @@ struct Evaluator<'a> {
     steps: Cell<u64>,
     depth: Cell<usize>,
     globals: RefCell<HashMap<(SourceFile, String), Result<Value, Stop>>>,
+    /// Results of functions without parameters during one check: pure over
+    /// the facts, so `fn composes()` called in four places runs once.
+    memo: RefCell<HashMap<(SourceFile, String), Result<Value, Stop>>>,
     in_progress: RefCell<std::collections::HashSet<(SourceFile, String)>>,
     read: RefCell<BTreeSet<String>>,
     regexes: RefCell<HashMap<String, Result<regex::Regex, String>>>,
@@ -592,6 +611,7 @@ impl<'a> Evaluator<'a> {
             steps: Cell::new(0),
             depth: Cell::new(0),
             globals: RefCell::default(),
+            memo: RefCell::default(),
             in_progress: RefCell::default(),
             read: RefCell::default(),
             regexes: RefCell::default(),
@@ -630,6 +650,7 @@ impl<'a> Evaluator<'a> {
     fn run_check(&self, file: SourceFile, item_text: &str, meta: CheckMeta, check: &Check) -> CheckResult {
         self.steps.set(0);
         self.read.borrow_mut().clear();
+        self.memo.borrow_mut().clear();
         let frame = Frame { file, item_text: Arc::from(item_text) };
         if self.probe.is_some() {
             *self.current.borrow_mut() = (meta.id.clone(), check.id.span.start, meta.policy_line);
@@ -1027,6 +1048,19 @@ impl<'a> Evaluator<'a> {
     }
 
     fn call_user(&self, file: SourceFile, text: ItemText, f: &FnDecl, args: Vec<Value>) -> R<Value> {
+        if f.params.is_empty() {
+            let key = (file, f.name.text.clone());
+            if let Some(v) = self.memo.borrow().get(&key) {
+                return v.clone();
+            }
+            let v = self.run_user(file, text, f, args);
+            self.memo.borrow_mut().insert(key, v.clone());
+            return v;
+        }
+        self.run_user(file, text, f, args)
+    }
+
+    fn run_user(&self, file: SourceFile, text: ItemText, f: &FnDecl, args: Vec<Value>) -> R<Value> {
         let depth = self.depth.get() + 1;
         if depth > self.limits.call_depth {
             return Err(Stop::msg(format!("calls nested more than {} deep", self.limits.call_depth)));
@@ -1054,10 +1088,11 @@ impl<'a> Evaluator<'a> {
             return Ok(Value::null());
         }
         let call = FactCall { namespace: namespace.to_string(), name: name.to_string(), args };
-        self.read.borrow_mut().insert(call.key());
-        self.facts
-            .fact(&call)
-            .map_err(|e| Stop { message: format!("fact `{}` could not be collected", call.key()), fact: Some(e) })
+        let key = call.key();
+        let value = self.facts.fact_keyed(&call, &key);
+        let value = value.map_err(|e| Stop { message: format!("fact `{key}` could not be collected"), fact: Some(e) });
+        self.read.borrow_mut().insert(key);
+        value
     }
 
     fn regex(&self, pattern: &str) -> R<regex::Regex> {
@@ -1613,4 +1648,18 @@ pub fn entropy(s: &str) -> f64 {
             -p * p.log2()
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_str;
+
+    #[test]
+    fn keys_quote_strings_as_json_does() {
+        for s in
+            ["", "a/b.yml", "ü é 中", "say \"hi\"", "back\\slash", "tab\there", "nl\n", "\u{1}", "\u{7f}", "</script>"]
+        {
+            assert_eq!(json_str(s), serde_json::to_string(s).unwrap_or_default(), "{s:?}");
+        }
+    }
 }

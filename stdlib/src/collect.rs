@@ -3,7 +3,7 @@
 //! calls concurrently on tokio with a concurrency limit and a timeout per
 //! fact, and turns `--offline` into `skip` for network facts.
 
-use crate::files::Repo;
+use crate::files::{Changes, Repo};
 use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::types::Schema;
 use mlpol_lang::value::Value;
@@ -21,6 +21,12 @@ pub trait Collector: Send + Sync {
     /// Collects one fact. Dropping the future cancels the work that can be
     /// cancelled (blocking file reads finish in the background).
     fn collect(&self, call: FactCall) -> FactFuture;
+    /// Whether a fact this collector answered may have changed when files
+    /// of the target changed (`mlpol eval --watch`). Facts that read no file
+    /// of the target (network, host) never do.
+    fn affected(&self, _call: &FactCall, _changes: &Changes) -> bool {
+        false
+    }
 }
 
 /// The file tree and documents of the target.
@@ -46,6 +52,9 @@ impl Collector for FileCollector {
                 Err(e) => Err(FactError::new(format!("the file collector failed: {e}"))),
             }
         })
+    }
+    fn affected(&self, call: &FactCall, changes: &Changes) -> bool {
+        self.repo.affected(call, changes)
     }
 }
 
@@ -156,6 +165,15 @@ impl Collectors {
                 Box::pin(async move { Err(e) })
             }
         }
+    }
+
+    /// Whether a collected fact may have changed with these file changes
+    /// (see [`Collector::affected`]).
+    pub fn affected(&self, call: &FactCall, changes: &Changes) -> bool {
+        self.collectors
+            .iter()
+            .find(|c| c.namespaces().contains(&call.namespace.as_str()))
+            .is_some_and(|c| c.affected(call, changes))
     }
 
     /// Collects the calls concurrently (at most `jobs` at a time); results

@@ -41,6 +41,9 @@ pub struct Entry {
     pub uid: u32,
     pub gid: u32,
     pub link: Option<String>,
+    /// Inside (or itself) a skipped directory: listed, but left out of
+    /// globs, greps and scans.
+    pub skipped: bool,
 }
 
 /// One walk of the target: its entries, its ignore files, what git tracks,
@@ -58,6 +61,66 @@ pub struct Tree {
     /// Whether a file is binary, sniffed once per walk: every glob that
     /// lists a file reports it.
     binary: Mutex<HashMap<String, bool>>,
+    /// The results of globs, greps and secret scans, file by file, so that
+    /// a changed path patches them ([`Repo::refresh_paths`]) instead of a
+    /// new pass over every entry.
+    listings: Mutex<HashMap<String, Listing>>,
+}
+
+/// What a listing collects from each entry its glob matches.
+#[derive(Clone)]
+enum Scan {
+    /// `files.glob`: the file's record.
+    Files,
+    /// `files.dirs`: the directory's record.
+    Dirs,
+    /// `files.grep`: the matching lines of the file.
+    Grep(regex::Regex),
+    /// `secrets.scan`: the secrets in the file.
+    Secrets,
+}
+
+/// One glob's results over the tree: for each entry with results (in walk
+/// order), what [`Scan`] found in it.
+struct Listing {
+    matcher: Glob,
+    scan: Scan,
+    items: Vec<(String, Arc<[Value]>)>,
+    /// Patched into something other than what its fact last returned.
+    changed: bool,
+}
+
+impl Listing {
+    /// The key of the listing behind a glob, grep or secret-scan fact.
+    fn key(call: &FactCall) -> Option<String> {
+        let text = |i: usize, default: &'static str| match call.args.get(i).map(|v| &v.kind) {
+            Some(Kind::Str(s) | Kind::Regex(s)) => s.to_string(),
+            _ => default.to_string(),
+        };
+        match (call.namespace.as_str(), call.name.as_str()) {
+            ("files", "glob") => Some(format!("file\0{}", text(0, ""))),
+            ("files", "dirs") => Some(format!("dir\0{}", text(0, ""))),
+            ("files", "grep") => Some(format!("grep\0{}\0{}", text(0, ""), text(1, "**/*"))),
+            ("secrets", "scan") => Some(format!("secrets\0{}", text(0, "**/*"))),
+            _ => None,
+        }
+    }
+
+    fn value(&self) -> Value {
+        Value::list(self.items.iter().flat_map(|(_, found)| found.iter().cloned()).collect())
+    }
+}
+
+/// Files of the target that changed (`mlpol eval --watch`), as
+/// [`Repo::refresh_paths`] applied them to the walk.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Paths relative to the target, `/`-separated.
+    pub paths: Vec<String>,
+    /// The walk was made again from scratch (a directory appeared or went,
+    /// an ignore file changed, a path could not be applied alone): every
+    /// fact over the tree may have changed.
+    pub full: bool,
 }
 
 impl Entry {
@@ -79,6 +142,9 @@ pub struct Repo {
     /// Held while the target is walked, so that facts collected at once
     /// share one walk instead of each making its own.
     walking: Mutex<()>,
+    /// Compiled globs by pattern: a policy names a few dozen, and watch mode
+    /// matches each changed path against all of them.
+    matchers: Mutex<HashMap<String, Glob>>,
 }
 
 impl Repo {
@@ -89,7 +155,13 @@ impl Repo {
     /// A repository whose content scans leave out these directories instead
     /// of [`SKIPPED_DIRS`] (`[files] skip` in mlpol.toml).
     pub fn with_skipped(root: impl Into<PathBuf>, skipped: Vec<String>) -> Repo {
-        Repo { root: root.into(), skipped, entries: RwLock::new(None), walking: Mutex::new(()) }
+        Repo {
+            root: root.into(),
+            skipped,
+            entries: RwLock::new(None),
+            walking: Mutex::new(()),
+            matchers: Mutex::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -103,6 +175,151 @@ impl Repo {
         }
     }
 
+    /// Applies changed paths (relative to the target) to the walk already
+    /// made: each path is `stat`ed again and its entry added, replaced or
+    /// removed, and what was read from it (binary sniff, secrets, grep
+    /// matches) forgotten. What one path cannot tell — a directory that
+    /// appeared or went, a changed `.gitignore`/`.dvcignore`, a tree with
+    /// unlisted directories, a name that is not UTF-8 — forgets the whole
+    /// walk instead, as [`Repo::refresh`]; [`Changes::full`] says so.
+    pub fn refresh_paths(&self, paths: &[String]) -> Changes {
+        let paths: Vec<String> = paths.iter().map(|p| normalize(p)).collect();
+        let full = match self.entries.write() {
+            Ok(mut slot) => {
+                let applied = match slot.as_mut().map(Arc::get_mut) {
+                    // Nothing walked yet: the first fact walks what is there.
+                    None => true,
+                    Some(Some(Ok(tree))) => paths.iter().all(|p| self.apply(tree, p)),
+                    // A walk that failed, or one a fact still holds.
+                    Some(_) => false,
+                };
+                if !applied {
+                    *slot = None;
+                }
+                !applied
+            }
+            Err(_) => true,
+        };
+        Changes { paths, full }
+    }
+
+    /// Applies one changed path to the tree; `false` when it takes a new walk.
+    fn apply(&self, tree: &mut Tree, rel: &str) -> bool {
+        if rel.is_empty() || rel.contains(char::REPLACEMENT_CHARACTER) || !tree.errors.is_empty() {
+            return false;
+        }
+        if rel.split('/').any(|c| c == ".git") {
+            return true;
+        }
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        if is_skipped(&self.skipped, parent) {
+            return true; // never walked
+        }
+        if matches!(name, ".gitignore" | ".dvcignore") {
+            return false;
+        }
+        if !parent.is_empty() && tree.find(parent).is_none_or(|i| tree.entries.get(i).is_none_or(|e| e.kind != "dir")) {
+            return false;
+        }
+        tree.forget(rel);
+        let existing = tree.find(rel);
+        let was_dir = existing.and_then(|i| tree.entries.get(i)).is_some_and(|e| e.kind == "dir");
+        let applied = match std::fs::symlink_metadata(self.root.join(rel)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(i) = existing {
+                    tree.entries.remove(i);
+                }
+                !was_dir
+            }
+            Err(_) => false,
+            Ok(meta) => {
+                if meta.is_dir() != was_dir {
+                    return false;
+                }
+                let skipped = is_skipped(&self.skipped, rel);
+                let entry = entry_of(rel.to_string(), None, &meta, &self.root.join(rel), skipped);
+                match existing {
+                    Some(i) => {
+                        if let Some(slot) = tree.entries.get_mut(i) {
+                            *slot = entry;
+                        }
+                    }
+                    None => {
+                        let at = tree.entries.partition_point(|e| walk_order(&e.rel, rel).is_lt());
+                        tree.entries.insert(at, entry);
+                    }
+                }
+                true
+            }
+        };
+        if applied {
+            self.patch_listings(tree, rel);
+        }
+        applied
+    }
+
+    /// Brings every listing whose glob matches `rel` up to date with its
+    /// entry (changed, added or gone). A listing that cannot be (the file
+    /// cannot be read) is dropped: the next fact makes it again and reports
+    /// the error.
+    fn patch_listings(&self, tree: &mut Tree, rel: &str) {
+        let mut listings = std::mem::take(tree.listings.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let entry = tree.find(rel).and_then(|i| tree.entries.get(i));
+        listings.retain(|_, l| {
+            if !l.matcher.is_match(rel) {
+                return true;
+            }
+            let at = l.items.partition_point(|(p, _)| walk_order(p, rel).is_lt());
+            let old = if l.items.get(at).is_some_and(|(p, _)| p == rel) { Some(l.items.remove(at).1) } else { None };
+            let new = match entry.filter(|e| self.lists(&l.scan, e)).map(|e| self.scan(tree, &l.scan, e)) {
+                Some(Ok(found)) if !found.is_empty() => Some(found),
+                Some(Err(_)) => return false,
+                _ => None,
+            };
+            l.changed |= old != new;
+            if let Some(found) = new {
+                l.items.insert(at, (rel.to_string(), found));
+            }
+            true
+        });
+        *tree.listings.get_mut().unwrap_or_else(|e| e.into_inner()) = listings;
+    }
+
+    /// Whether a fact over the target may have changed with these changes:
+    /// a glob, grep or secret scan when a changed path changed what it
+    /// lists, a fact about one path when that path or a directory above it
+    /// changed, and every fact over the tree after a full refresh.
+    pub fn affected(&self, call: &FactCall, changes: &Changes) -> bool {
+        let text = |i: usize| call.args.get(i).and_then(|v| v.get("path").or(Some(v))).and_then(|v| v.as_str());
+        // This runs for every collected fact after every edit: no
+        // allocation unless a path needs normalising.
+        let at_or_under = |p: &str| {
+            let normal: std::borrow::Cow<str> =
+                if p.split('/').any(|c| matches!(c, "" | "." | "..")) { normalize(p).into() } else { p.into() };
+            changes
+                .paths
+                .iter()
+                .any(|c| *normal == **c || normal.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/')))
+        };
+        if let Some(key) = Listing::key(call) {
+            // `refresh_paths` patched the listing and knows.
+            let walk = self.entries.read().ok().and_then(|w| w.clone());
+            let listing_changed =
+                |tree: &Tree| tree.listings.lock().ok().is_none_or(|l| l.get(&key).is_none_or(|l| l.changed));
+            return changes.full || walk.as_deref().is_none_or(|w| w.as_ref().map_or(true, listing_changed));
+        }
+        match (call.namespace.as_str(), call.name.as_str()) {
+            // History is read from `.git/`, whose changes are not watched;
+            // whether a secret is still present depends on the files.
+            ("secrets", "history") => !changes.paths.is_empty(),
+            ("git", _) => changes.full,
+            ("files", "exists" | "get" | "gitignored" | "dvcignored") => {
+                changes.full || text(0).is_some_and(at_or_under)
+            }
+            _ => text(0).is_some_and(at_or_under),
+        }
+    }
+
     fn walk(&self) -> Walk {
         if let Some(w) = self.entries.read().ok().and_then(|e| e.clone()) {
             return w;
@@ -111,8 +328,7 @@ impl Repo {
         if let Some(w) = self.entries.read().ok().and_then(|e| e.clone()) {
             return w;
         }
-        let under_skipped = |rel: &str| rel.rsplit_once('/').is_some_and(|(parent, _)| self.is_skipped(parent));
-        let w: Walk = Arc::new(walk(&self.root, &under_skipped).map(|entries| Tree::new(&self.root, entries)));
+        let w: Walk = Arc::new(walk(&self.root, &self.skipped).map(|entries| Tree::new(&self.root, entries)));
         if let Ok(mut e) = self.entries.write() {
             *e = Some(w.clone());
         }
@@ -123,21 +339,24 @@ impl Repo {
         let arg = |i: usize| call.args.get(i).cloned().unwrap_or_else(Value::null);
         let text_arg = |i: usize| arg(i).as_str().map(str::to_string).unwrap_or_default();
         match (call.namespace.as_str(), call.name.as_str()) {
-            ("files", "glob") => self.glob(&text_arg(0), "file"),
-            ("files", "dirs") => self.glob(&text_arg(0), "dir"),
+            ("files", "glob") => self.glob(call, &text_arg(0), "file"),
+            ("files", "dirs") => self.glob(call, &text_arg(0), "dir"),
             ("files", "get") => {
                 let p = normalize(&text_arg(0));
                 let walk = self.walk();
                 let tree = tree(&walk)?;
                 tree.complete_under(&p)?;
-                Ok(tree.entries.iter().find(|e| e.rel == p).map_or_else(Value::null, |e| self.file_value(tree, e)))
+                Ok(tree
+                    .find(&p)
+                    .and_then(|i| tree.entries.get(i))
+                    .map_or_else(Value::null, |e| self.file_value(tree, e)))
             }
             ("files", "exists") => {
                 let p = normalize(&text_arg(0));
                 let walk = self.walk();
                 let tree = tree(&walk)?;
                 tree.complete_under(&p)?;
-                Ok(Value::bool(p.is_empty() || tree.entries.iter().any(|e| e.rel == p)))
+                Ok(Value::bool(p.is_empty() || tree.find(&p).is_some()))
             }
             ("files", "gitignored") | ("files", "dvcignored") => {
                 let p = normalize(&text_arg(0));
@@ -162,7 +381,9 @@ impl Repo {
                 let Ok((path, text)) = self.read_text(&file) else { return Ok(Value::list(Vec::new())) };
                 Ok(Value::list(inline_ignores(&path, &text)))
             }
-            ("secrets", "scan") => self.scan_secrets(call.args.first().and_then(|g| g.as_str()).unwrap_or("**/*")),
+            ("secrets", "scan") => {
+                self.listing(call, call.args.first().and_then(|g| g.as_str()).unwrap_or("**/*"), Scan::Secrets)
+            }
             ("secrets", "history") => {
                 let depth = match call.args.first().map(|d| &d.kind) {
                     Some(Kind::Int(n)) => usize::try_from(*n).unwrap_or(1),
@@ -198,7 +419,7 @@ impl Repo {
                 Ok(Value::list(values))
             }
             ("git", "is_repo") => Ok(Value::bool(crate::git::is_repo(&self.root))),
-            ("files", "grep") => self.grep(&arg(0), call.args.get(1).and_then(|g| g.as_str()).unwrap_or("**/*")),
+            ("files", "grep") => self.grep(call, &arg(0), call.args.get(1).and_then(|g| g.as_str()).unwrap_or("**/*")),
             ("doc", name) => {
                 let (path, text) = self.read_text(&arg(0))?;
                 let format = match name {
@@ -250,18 +471,77 @@ impl Repo {
         .with_origin(Origin::file(e.rel.clone(), None))
     }
 
-    fn glob(&self, pattern: &str, kind: &str) -> Result<Value, FactError> {
-        let matcher = compile_glob(pattern)?;
-        let mut out = Vec::new();
+    /// The results of a glob, grep or secret scan over the tree, from its
+    /// listing (made on first use, patched by [`Repo::refresh_paths`]).
+    fn listing(&self, call: &FactCall, pattern: &str, scan: Scan) -> Result<Value, FactError> {
+        let key = Listing::key(call).unwrap_or_default();
+        let matcher = self.matcher(pattern)?;
         let walk = self.walk();
         let tree = tree(&walk)?;
         tree.complete_for(pattern)?;
+        let known = tree.listings.lock().ok().and_then(|mut all| {
+            let l = all.get_mut(&key)?;
+            l.changed = false;
+            Some(l.value())
+        });
+        if let Some(value) = known {
+            return Ok(value);
+        }
+        let mut items = Vec::new();
         for e in &tree.entries {
-            if e.kind == kind && matcher.is_match(&e.rel) && !self.is_skipped(&e.rel) {
-                out.push(self.file_value(tree, e));
+            if matcher.is_match(&e.rel) && self.lists(&scan, e) {
+                let found = self.scan(tree, &scan, e)?;
+                if !found.is_empty() {
+                    items.push((e.rel.clone(), found));
+                }
             }
         }
-        Ok(Value::list(out))
+        let listing = Listing { matcher, scan, items, changed: false };
+        let value = listing.value();
+        if let Ok(mut l) = tree.listings.lock() {
+            l.insert(key, listing);
+        }
+        Ok(value)
+    }
+
+    /// Whether a listing looks at this entry (its glob aside).
+    fn lists(&self, scan: &Scan, e: &Entry) -> bool {
+        !e.skipped
+            && match scan {
+                Scan::Files => e.kind == "file",
+                Scan::Dirs => e.kind == "dir",
+                Scan::Grep(_) | Scan::Secrets => e.kind == "file" && e.size <= MAX_READ,
+            }
+    }
+
+    /// What a listing finds in one entry.
+    fn scan(&self, tree: &Tree, scan: &Scan, e: &Entry) -> Result<Arc<[Value]>, FactError> {
+        Ok(match scan {
+            Scan::Files | Scan::Dirs => Arc::new([self.file_value(tree, e)]),
+            Scan::Grep(re) => self.grep_file(re, e).into(),
+            Scan::Secrets => {
+                let bytes = read_capped(&self.root.join(e.fs_rel())).map_err(|err| read_error(&e.rel, &err))?;
+                let found = crate::secrets::Scanner::shared().scan_bytes(&e.rel, &bytes);
+                found.iter().map(crate::secrets::finding_value).collect()
+            }
+        })
+    }
+
+    fn glob(&self, call: &FactCall, pattern: &str, kind: &str) -> Result<Value, FactError> {
+        let scan = if kind == "dir" { Scan::Dirs } else { Scan::Files };
+        self.listing(call, pattern, scan)
+    }
+
+    /// The compiled glob of a pattern, compiled once.
+    fn matcher(&self, pattern: &str) -> Result<Glob, FactError> {
+        if let Some(m) = self.matchers.lock().ok().and_then(|m| m.get(pattern).cloned()) {
+            return Ok(m);
+        }
+        let m = compile_glob(pattern)?;
+        if let Ok(mut all) = self.matchers.lock() {
+            all.insert(pattern.to_string(), m.clone());
+        }
+        Ok(m)
     }
 
     fn read_text(&self, file: &Value) -> Result<(String, String), FactError> {
@@ -295,7 +575,7 @@ impl Repo {
         Ok((path, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    fn grep(&self, pattern: &Value, glob: &str) -> Result<Value, FactError> {
+    fn grep(&self, call: &FactCall, pattern: &Value, glob: &str) -> Result<Value, FactError> {
         let source = match &pattern.kind {
             Kind::Regex(r) | Kind::Str(r) => r.to_string(),
             _ => return Err(FactError::new("`files.grep` needs a regular expression")),
@@ -304,70 +584,46 @@ impl Repo {
             .size_limit(1 << 22)
             .build()
             .map_err(|e| FactError::new(format!("invalid regular expression: {e}")))?;
-        let matcher = compile_glob(glob)?;
+        let found = self.listing(call, glob, Scan::Grep(re))?;
+        if matches!(&found.kind, Kind::List(items) if items.len() > 100_000) {
+            return Err(FactError::new("more than 100000 matches"));
+        }
+        Ok(found)
+    }
+
+    /// The lines of one walked file that match (the first match of each).
+    fn grep_file(&self, re: &regex::Regex, e: &Entry) -> Vec<Value> {
+        // A walked `file` is a regular file inside the target (the walk
+        // never follows links): read it without `read_text`'s checks.
+        let Ok(bytes) = read_capped(&self.root.join(e.fs_rel())) else { return Vec::new() };
+        if bytes.iter().take(8192).any(|b| *b == 0) {
+            return Vec::new();
+        }
+        let (path, text) = (&e.rel, String::from_utf8_lossy(&bytes));
         let mut out = Vec::new();
-        let walk = self.walk();
-        let tree = tree(&walk)?;
-        tree.complete_for(glob)?;
-        for e in &tree.entries {
-            if e.kind != "file" || e.size > MAX_READ || !matcher.is_match(&e.rel) || self.is_skipped(&e.rel) {
-                continue;
-            }
-            // A walked `file` is a regular file inside the target (the walk
-            // never follows links): read it without `read_text`'s checks.
-            let Ok(bytes) = read_capped(&self.root.join(e.fs_rel())) else { continue };
-            if bytes.iter().take(8192).any(|b| *b == 0) {
-                continue;
-            }
-            let (path, text) = (&e.rel, String::from_utf8_lossy(&bytes));
-            for (i, line) in text.lines().enumerate() {
-                if let Some(m) = re.find(line) {
-                    let n = i64::try_from(i + 1).unwrap_or(i64::MAX);
-                    let origin = Origin::file(path.clone(), u32::try_from(i + 1).ok());
-                    out.push(
-                        record(vec![
-                            ("path", Value::str(path)),
-                            ("line", Value::int(n)),
-                            ("text", Value::str(line)),
-                            ("match", Value::str(m.as_str())),
-                        ])
-                        .with_origin(origin),
-                    );
-                    if out.len() > 100_000 {
-                        return Err(FactError::new("more than 100000 matches"));
-                    }
+        for (i, line) in text.lines().enumerate() {
+            if let Some(m) = re.find(line) {
+                let n = i64::try_from(i + 1).unwrap_or(i64::MAX);
+                let origin = Origin::file(path.clone(), u32::try_from(i + 1).ok());
+                out.push(
+                    record(vec![
+                        ("path", Value::str(path)),
+                        ("line", Value::int(n)),
+                        ("text", Value::str(line)),
+                        ("match", Value::str(m.as_str())),
+                    ])
+                    .with_origin(origin),
+                );
+                if out.len() > 100_000 {
+                    break;
                 }
             }
         }
-        Ok(Value::list(out))
+        out
     }
 }
 
 impl Repo {
-    /// Secrets in the text files matching the glob.
-    pub fn scan_secrets(&self, glob: &str) -> Result<Value, FactError> {
-        let found = self.secret_findings(glob)?;
-        Ok(Value::list(found.iter().map(crate::secrets::finding_value).collect()))
-    }
-
-    /// The raw findings of the scanner over the target (for `mlpol secrets`).
-    pub fn secret_findings(&self, glob: &str) -> Result<Vec<crate::secrets::SecretFinding>, FactError> {
-        let matcher = compile_glob(glob)?;
-        let walk = self.walk();
-        let tree = tree(&walk)?;
-        tree.complete_for(glob)?;
-        let scanner = crate::secrets::Scanner::shared();
-        let mut out = Vec::new();
-        for e in &tree.entries {
-            if e.kind != "file" || e.size > MAX_READ || !matcher.is_match(&e.rel) || self.is_skipped(&e.rel) {
-                continue;
-            }
-            let bytes = read_capped(&self.root.join(e.fs_rel())).map_err(|err| read_error(&e.rel, &err))?;
-            out.extend(scanner.scan_bytes(&e.rel, &bytes));
-        }
-        Ok(out)
-    }
-
     /// Whether a secret found in history is still in the file today.
     fn still_present(&self, tree: &Tree, f: &crate::secrets::SecretFinding) -> bool {
         let Some(e) = tree.entries.iter().find(|e| e.rel == f.path && e.kind == "file") else {
@@ -455,6 +711,19 @@ impl Tree {
             tracked: git_tracked(root),
             errors: walked.errors,
             binary: Mutex::default(),
+            listings: Mutex::default(),
+        }
+    }
+
+    /// The index of the entry at `rel` (entries are in walk order).
+    fn find(&self, rel: &str) -> Option<usize> {
+        self.entries.binary_search_by(|e| walk_order(&e.rel, rel)).ok()
+    }
+
+    /// Forgets what was read from a file.
+    fn forget(&self, rel: &str) {
+        if let Ok(mut m) = self.binary.lock() {
+            m.remove(rel);
         }
     }
 
@@ -588,33 +857,64 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// A pattern without `/` matches the file name at any depth.
-fn compile_glob(pattern: &str) -> Result<globset::GlobMatcher, FactError> {
+/// A compiled glob. A pattern without `/` matches the file name at any
+/// depth. Cheap tests decide most paths before the glob's regular
+/// expression runs (watch mode matches every changed path against every
+/// glob a policy used): a pattern without wildcards is compared as text, and
+/// a path outside the pattern's leading literal directories cannot match.
+#[derive(Clone)]
+struct Glob {
+    /// The pattern, when it has no wildcard.
+    literal: Option<String>,
+    /// The leading directories without wildcards (`dags/` for `dags/**/*.py`).
+    prefix: String,
+    matcher: globset::GlobMatcher,
+}
+
+impl Glob {
+    fn is_match(&self, rel: &str) -> bool {
+        match &self.literal {
+            Some(lit) if lit.contains('/') => rel == lit,
+            Some(name) => rel.strip_suffix(name.as_str()).is_some_and(|dir| dir.is_empty() || dir.ends_with('/')),
+            None => rel.starts_with(&self.prefix) && self.matcher.is_match(rel),
+        }
+    }
+}
+
+fn compile_glob(pattern: &str) -> Result<Glob, FactError> {
     let pattern = pattern.trim_start_matches("./");
     let full = if pattern.contains('/') { pattern.to_string() } else { format!("**/{pattern}") };
-    globset::GlobBuilder::new(&full)
+    let matcher = globset::GlobBuilder::new(&full)
         .literal_separator(true)
         .build()
         .map(|g| g.compile_matcher())
-        .map_err(|e| FactError::new(format!("invalid glob `{pattern}`: {}", e.kind())))
+        .map_err(|e| FactError::new(format!("invalid glob `{pattern}`: {}", e.kind())))?;
+    let wild = pattern.find(['*', '?', '[', ']', '{', '}', '\\']);
+    let literal = wild.is_none().then(|| pattern.to_string());
+    let prefix = match wild {
+        Some(at) if pattern.contains('/') => {
+            pattern.get(..at).and_then(|lead| lead.rfind('/')).and_then(|i| pattern.get(..=i)).unwrap_or_default()
+        }
+        _ => "",
+    };
+    Ok(Glob { literal, prefix: prefix.to_string(), matcher })
 }
 
-impl Repo {
-    /// Whether `rel` is a skipped directory or under one (without
-    /// allocating: this runs for every entry of every glob).
-    fn is_skipped(&self, rel: &str) -> bool {
-        let dirs = rel.rsplit_once('/').map(|(dirs, _)| dirs);
-        self.skipped.iter().any(|d| {
-            let d = d.trim_matches('/');
-            if rel == d {
-                true
-            } else if d.contains('/') {
-                rel.strip_prefix(d).is_some_and(|rest| rest.starts_with('/'))
-            } else {
-                dirs.is_some_and(|dirs| dirs.split('/').any(|c| c == d))
-            }
-        })
-    }
+/// Whether `rel` is a skipped directory or under one: a name without `/`
+/// is a directory name at any depth, a name with `/` a path relative to the
+/// target. The file collector and the parallel secret walk both use it; it
+/// runs for every entry of every glob, so it does not allocate.
+pub(crate) fn is_skipped(skipped: &[String], rel: &str) -> bool {
+    skipped.iter().any(|d| {
+        let d = d.trim_matches('/');
+        if d.is_empty() {
+            false
+        } else if d.contains('/') {
+            rel == d || rel.strip_prefix(d).is_some_and(|rest| rest.starts_with('/'))
+        } else {
+            rel.split('/').any(|c| c == d)
+        }
+    })
 }
 
 fn normalize(path: &str) -> String {
@@ -629,6 +929,30 @@ fn is_binary(path: &Path) -> bool {
     }
 }
 
+/// The entry of a walked path, from its `symlink_metadata`.
+fn entry_of(rel: String, os_rel: Option<PathBuf>, meta: &std::fs::Metadata, full: &Path, skipped: bool) -> Entry {
+    use std::os::unix::fs::MetadataExt;
+    let ft = meta.file_type();
+    let kind = if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_dir() {
+        "dir"
+    } else if ft.is_file() {
+        "file"
+    } else {
+        "other"
+    };
+    let link =
+        if ft.is_symlink() { std::fs::read_link(full).ok().map(|p| p.to_string_lossy().into_owned()) } else { None };
+    Entry { rel, os_rel, kind, size: meta.len(), mode: meta.mode(), uid: meta.uid(), gid: meta.gid(), link, skipped }
+}
+
+/// Orders paths as the walk does: by name within each directory, a
+/// directory's contents right after it.
+pub(crate) fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
 struct Walked {
     entries: Vec<Entry>,
     errors: Vec<(String, String)>,
@@ -639,8 +963,8 @@ struct Walked {
 /// (so `files.exists(".venv")` holds) but its contents are not walked, which
 /// keeps a `node_modules` or `target` of a million files from slowing every
 /// fact down.
-fn walk(root: &Path, under_skipped: &dyn Fn(&str) -> bool) -> Result<Walked, String> {
-    use std::os::unix::fs::MetadataExt;
+fn walk(root: &Path, skipped_dirs: &[String]) -> Result<Walked, String> {
+    let under_skipped = |rel: &str| rel.rsplit_once('/').is_some_and(|(parent, _)| is_skipped(skipped_dirs, parent));
     if !root.is_dir() {
         return Err(format!("target `{}` is not a directory", root.display()));
     }
@@ -686,34 +1010,72 @@ fn walk(root: &Path, under_skipped: &dyn Fn(&str) -> bool) -> Result<Walked, Str
                 continue;
             }
         };
-        let ft = meta.file_type();
-        let kind = if ft.is_symlink() {
-            "symlink"
-        } else if ft.is_dir() {
-            "dir"
-        } else if ft.is_file() {
-            "file"
-        } else {
-            "other"
-        };
-        let link = if ft.is_symlink() {
-            std::fs::read_link(entry.path()).ok().map(|p| p.to_string_lossy().into_owned())
-        } else {
-            None
-        };
-        entries.push(Entry {
-            rel,
-            os_rel,
-            kind,
-            size: meta.len(),
-            mode: meta.mode(),
-            uid: meta.uid(),
-            gid: meta.gid(),
-            link,
-        });
+        let skipped = is_skipped(skipped_dirs, &rel);
+        entries.push(entry_of(rel, os_rel, &meta, entry.path(), skipped));
         if entries.len() > 5_000_000 {
             return Err("more than 5000000 entries in the target".to_string());
         }
     }
     Ok(Walked { entries, errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cheap_glob_tests_agree_with_the_glob() {
+        let patterns = [
+            "docker-compose.yml",
+            "services/svc01/docker-compose.yml",
+            "dags/**/*.py",
+            "dags/*.py",
+            "**/*.{yml,yaml}",
+            "{a,b}/x.yml",
+            "mlruns/**",
+            "a/b/[xy].txt",
+            ".dvc/config",
+            "./conf/app.yml",
+            "x?.yml",
+        ];
+        let paths = [
+            "docker-compose.yml",
+            "services/svc01/docker-compose.yml",
+            "services/svc01/docker-compose.yml.bak",
+            "xdocker-compose.yml",
+            "a/docker-compose.yml",
+            "dags/a.py",
+            "dags/x/y/a.py",
+            "dagsx/a.py",
+            "a/x.yml",
+            "c/x.yml",
+            "mlruns/1/2",
+            "mlruns",
+            "a/b/x.txt",
+            "a/b/z.txt",
+            ".dvc/config",
+            "conf/app.yml",
+            "x1.yml",
+            "d/x1.yml",
+        ];
+        for p in patterns {
+            let g = compile_glob(p).unwrap();
+            for rel in paths {
+                assert_eq!(g.is_match(rel), g.matcher.is_match(rel), "`{p}` on `{rel}`");
+            }
+        }
+        assert_eq!(compile_glob("dags/**/*.py").unwrap().prefix, "dags/");
+        assert!(compile_glob("a/b.yml").unwrap().literal.is_some());
+    }
+
+    #[test]
+    fn skipped_directories_are_names_at_any_depth_or_paths() {
+        let skipped: Vec<String> = [".venv", "node_modules", "build/out"].iter().map(|s| s.to_string()).collect();
+        for rel in [".venv", ".venv/x.py", "a/.venv", "a/b/node_modules/m.js", "build/out", "build/out/x"] {
+            assert!(is_skipped(&skipped, rel), "{rel}");
+        }
+        for rel in ["a/.venvx/y", "x.venv", "a/build/out/x", "build/outer/x", "src/venv.py", "build"] {
+            assert!(!is_skipped(&skipped, rel), "{rel}");
+        }
+    }
 }

@@ -6,15 +6,17 @@
 //! (AWS's documented `…EXAMPLE` keys) and known non-secret formats (hex
 //! digests, UUIDs) are left alone.
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use std::sync::OnceLock;
 
 pub use mlpol_lang::value::mask;
 
-fn patterns() -> &'static [Regex] {
-    static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
+/// The patterns, and one set of them all: most lines match none, and one
+/// pass of the set says so.
+fn patterns() -> &'static (Vec<Regex>, Option<RegexSet>) {
+    static PATTERNS: OnceLock<(Vec<Regex>, Option<RegexSet>)> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        [
+        let sources = [
             // Cloud and service tokens with a recognisable prefix.
             r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b",
             r"\b(gh[pousr]_[A-Za-z0-9]{36,})\b",
@@ -31,10 +33,8 @@ fn patterns() -> &'static [Regex] {
             r#"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|fernet[_-]?key|auth[_-]?token)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?([^\s"',;}{]{6,})"#,
             // JWTs.
             r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
-        ]
-        .iter()
-        .filter_map(|p| Regex::new(p).ok())
-        .collect()
+        ];
+        (sources.iter().filter_map(|p| Regex::new(p).ok()).collect(), RegexSet::new(sources).ok())
     })
 }
 
@@ -90,7 +90,11 @@ pub fn line(text: &str) -> String {
             out.replace_range(start..end, &masked);
         }
     }
-    for re in patterns() {
+    let (patterns, set) = patterns();
+    if set.as_ref().is_some_and(|set| !set.is_match(&out)) {
+        return out;
+    }
+    for re in patterns {
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         for caps in re.captures_iter(&out) {
             if let Some(m) = caps.get(1) {

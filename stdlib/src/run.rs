@@ -8,7 +8,7 @@ use crate::program::Program;
 use mlpol_lang::eval::{self, CheckResult, FactCall, FactSource, Finding, Status};
 use mlpol_lang::value::{Kind, Origin, Params, Value};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const REPORT_VERSION: &str = "0.1.0";
 pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
@@ -184,12 +184,118 @@ pub fn select(program: &Program, only: &[String], min_severity: Option<&str>) ->
 /// Turns evaluated checks into the report: waivers, inline ignores and
 /// attestations applied (reading their facts from `facts`), score computed.
 pub fn report(program: &Program, results: Vec<CheckResult>, facts: &dyn FactSource, opts: &Options) -> Report {
+    report_with(program, results, facts, opts, &mut ReportCache::default())
+}
+
+/// The check reports of the previous report (`mlpol eval --watch`), to
+/// reuse what did not change: on a large target, applying inline ignores to
+/// and redacting thousands of findings is most of the cost of a report.
+#[derive(Default)]
+pub struct ReportCache {
+    checks: HashMap<String, Cached>,
+    /// Inline ignore markers by file.
+    ignores: Ignores,
+    /// The markers of files that changed since, to compare with their new
+    /// ones: a check whose findings are in a file whose markers did not
+    /// change keeps its report.
+    changed: Vec<(String, Markers)>,
+}
+
+struct Cached {
+    result: CheckResult,
+    report: CheckReport,
+    /// The waivers (by index) the check used.
+    waivers: Vec<usize>,
+    /// The report of each of `result`'s findings, before suppression.
+    findings: Vec<FindingReport>,
+    /// What its report read changed: its findings' reports can be reused,
+    /// the rest must be made again.
+    stale: bool,
+}
+
+impl Cached {
+    fn has_findings_in(&self, path: &str) -> bool {
+        let findings = self.report.findings.iter().chain(&self.report.suppressed);
+        findings.filter_map(|f| f.location.as_ref()?.path.as_deref()).any(|p| under(p, path))
+    }
+}
+
+impl ReportCache {
+    /// Notes that files at (or under) these paths changed: their inline
+    /// ignore markers are read again at the next report, and the checks
+    /// whose attestation evidence is there are reported again.
+    pub fn forget_paths(&mut self, changed: &[String], config: &Config) {
+        let hit = |p: &str| changed.iter().any(|c| under(p, c));
+        let gone: Vec<String> = self.ignores.keys().filter(|p| hit(p)).cloned().collect();
+        for p in gone {
+            if let Some(markers) = self.ignores.remove(&p) {
+                self.changed.push((p, markers));
+            }
+        }
+        for (id, c) in self.checks.iter_mut() {
+            c.stale |= config.attestations.iter().any(|a| a.check == *id && hit(&a.evidence));
+        }
+    }
+
+    /// Marks stale the checks with findings in files whose markers changed.
+    fn compare_ignores(&mut self, facts: &dyn FactSource) {
+        for (path, old) in std::mem::take(&mut self.changed) {
+            let new = inline_ignores(facts, &path);
+            if new != old {
+                for c in self.checks.values_mut() {
+                    c.stale |= c.has_findings_in(&path);
+                }
+            }
+            self.ignores.insert(path, new);
+        }
+    }
+}
+
+/// [`report`], reusing from `cache` the reports of unchanged checks and of
+/// unchanged findings, and keeping the new ones there.
+pub fn report_with(
+    program: &Program,
+    results: Vec<CheckResult>,
+    facts: &dyn FactSource,
+    opts: &Options,
+    cache: &mut ReportCache,
+) -> Report {
     let mut warnings = Vec::new();
     let known: BTreeSet<String> = eval::check_metas(&program.db, program.ws).into_iter().map(|m| m.id).collect();
     let mut waiver_used = vec![false; opts.config.waivers.len()];
     let mut checks = Vec::new();
+    cache.compare_ignores(facts);
     for r in results {
-        checks.push(apply(r, facts, opts, &mut waiver_used));
+        if let Some(c) = cache.checks.get(&r.meta.id).filter(|c| !c.stale && c.result == r) {
+            for i in &c.waivers {
+                if let Some(u) = waiver_used.get_mut(*i) {
+                    *u = true;
+                }
+            }
+            checks.push(c.report.clone());
+            continue;
+        }
+        // Findings at the same place in the list as last time keep their
+        // report (a check's findings rarely move when one file changes).
+        let previous = cache.checks.remove(&r.meta.id);
+        let findings: Vec<FindingReport> = (r.findings.iter().enumerate())
+            .map(|(i, f)| {
+                let same = previous.as_ref().and_then(|p| Some((p.result.findings.get(i)?, p.findings.get(i)?)));
+                match same {
+                    Some((old, report)) if old == f => report.clone(),
+                    _ => finding_report(&r.meta.id, f),
+                }
+            })
+            .collect();
+        let result = r.clone();
+        let report = apply(r, findings.clone(), facts, opts, &mut waiver_used, &mut cache.ignores);
+        let waivers = (opts.config.waivers.iter().enumerate())
+            .filter(|(i, w)| w.check == report.id && waiver_used.get(*i).is_some_and(|u| *u))
+            .map(|(i, _)| i)
+            .collect();
+        let cached = Cached { result, report: report.clone(), waivers, findings, stale: false };
+        cache.checks.insert(report.id.clone(), cached);
+        checks.push(report);
     }
     let mut waivers = Vec::new();
     for (w, used) in opts.config.waivers.iter().zip(&waiver_used) {
@@ -291,18 +397,20 @@ pub fn fingerprint(parts: &[&str]) -> String {
     format!("{h:016x}")
 }
 
+/// A finding as reported; its message redacted (a safety net: nothing that
+/// looks like a secret leaves in a message).
 fn finding_report(id: &str, f: &Finding) -> FindingReport {
     let path = f.location.as_ref().and_then(|l| l.path.clone().or_else(|| l.uri.clone())).unwrap_or_default();
     FindingReport {
-        message: f.message.clone(),
+        message: crate::redact::text(&f.message),
         location: f.location.as_ref().map(Location::from),
         fingerprint: fingerprint(&[id, &path, &f.message]),
         suppressed_by: None,
     }
 }
 
-/// Inline `mlpol:ignore <check-id> <reason>` markers of a file: line → (check, reason).
-fn inline_ignores(facts: &dyn FactSource, path: &str) -> Vec<(u32, String, String)> {
+/// The inline `mlpol:ignore <check-id> <reason>` markers of a file.
+fn inline_ignores(facts: &dyn FactSource, path: &str) -> Markers {
     let call = FactCall { namespace: "files".into(), name: "ignores".into(), args: vec![Value::str(path)] };
     let Ok(v) = facts.fact(&call) else { return Vec::new() };
     let Kind::List(xs) = &v.kind else { return Vec::new() };
@@ -318,22 +426,36 @@ fn inline_ignores(facts: &dyn FactSource, path: &str) -> Vec<(u32, String, Strin
 }
 
 fn under(path: &str, scope: &str) -> bool {
-    path == scope || path.starts_with(&format!("{}/", scope.trim_end_matches('/')))
+    path == scope || path.strip_prefix(scope.trim_end_matches('/')).is_some_and(|rest| rest.starts_with('/'))
 }
 
-fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [bool]) -> CheckReport {
+/// The inline ignore markers of a file: (line, check, reason).
+type Markers = Vec<(u32, String, String)>;
+
+/// Inline ignore markers by file.
+type Ignores = BTreeMap<String, Markers>;
+
+fn apply(
+    r: CheckResult,
+    mut findings: Vec<FindingReport>,
+    facts: &dyn FactSource,
+    opts: &Options,
+    used: &mut [bool],
+    cache: &mut Ignores,
+) -> CheckReport {
     let id = r.meta.id.clone();
     let mut status = r.status;
     let mut message = r.message.clone();
-    let mut findings: Vec<FindingReport> = r.findings.iter().map(|f| finding_report(&id, f)).collect();
     let mut suppressed = Vec::new();
 
     // Inline ignores in the target's files.
     if opts.inline_ignores && status == Status::Fail {
-        let mut cache: BTreeMap<String, Vec<(u32, String, String)>> = BTreeMap::new();
         findings.retain_mut(|f| {
             let Some(Location { path: Some(path), line: Some(line), .. }) = &f.location else { return true };
-            let marks = cache.entry(path.clone()).or_insert_with(|| inline_ignores(facts, path));
+            if !cache.contains_key(path) {
+                cache.insert(path.clone(), inline_ignores(facts, path));
+            }
+            let Some(marks) = cache.get(path) else { return true };
             match marks.iter().find(|(l, c, _)| (*l == *line || *l + 1 == *line) && *c == id) {
                 Some((l, _, reason)) => {
                     f.suppressed_by = Some(format!("inline ignore at {path}:{l}: {reason}"));
@@ -426,11 +548,9 @@ fn apply(r: CheckResult, facts: &dyn FactSource, opts: &Options, used: &mut [boo
             }
         }
     }
-    // A safety net: nothing that looks like a secret leaves in a message.
+    // A safety net: nothing that looks like a secret leaves in a message
+    // (findings were redacted by `finding_report`).
     let message = crate::redact::text(&message);
-    for f in findings.iter_mut().chain(suppressed.iter_mut()) {
-        f.message = crate::redact::text(&f.message);
-    }
 
     CheckReport {
         id,

@@ -7,18 +7,22 @@
 
 use crate::collect::Collectors;
 use crate::facts::{Recorded, Snapshot};
+use crate::files::Changes;
 use crate::program::Program;
 use mlpol_lang::db::FactChange;
 use mlpol_lang::eval::{self, CheckResult, EvalConfig, FactCall, FactError, FactSource};
 use mlpol_lang::value::{Params, Value};
 use salsa::Setter;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 /// How many rounds of "evaluate, collect what was missing" before giving up:
 /// a chain of facts that each depend on the previous one is rarely longer
 /// than three.
 pub const MAX_ROUNDS: usize = 16;
+
+/// A collected fact, or why it could not be.
+type Collected = Result<Value, FactError>;
 
 pub enum Source {
     Live {
@@ -34,10 +38,10 @@ pub struct Session {
     config: EvalConfig,
     source: Source,
     /// Facts read by the report (inline ignores, evidence files), outside
-    /// the checks.
-    extra: Mutex<BTreeMap<String, Result<Value, FactError>>>,
-    /// The call behind each collected key, to collect it again.
-    calls: Mutex<BTreeMap<String, FactCall>>,
+    /// the checks, with their calls (none in a replay).
+    extra: Mutex<HashMap<String, (Option<FactCall>, Collected)>>,
+    /// The call behind each fact in the database, to collect it again.
+    calls: Mutex<HashMap<String, FactCall>>,
     pub rounds: usize,
 }
 
@@ -60,13 +64,13 @@ impl Session {
     }
 
     pub fn replay(mut program: Program, params: Params, snapshot: &Snapshot) -> Session {
-        let mut extra = BTreeMap::new();
+        let mut extra = HashMap::new();
         for (key, recorded) in &snapshot.facts {
             let value = match recorded {
                 Recorded::Ok(v) => Ok(v.clone()),
                 Recorded::Error(e) => Err(e.clone()),
             };
-            extra.insert(key.clone(), value.clone());
+            extra.insert(key.clone(), (None, value.clone()));
             let _ = program.db.set_fact(key, value);
         }
         let config = EvalConfig::new(&program.db, params, 0, true);
@@ -138,21 +142,16 @@ impl Session {
         }
     }
 
-    /// Collects again every fact already collected whose key `affected`
-    /// says may have changed (after files changed on disk); only changed
-    /// values invalidate the checks that read them. Returns how many
+    /// Collects again every fact already collected that the collectors say
+    /// the file changes may have changed (`mlpol eval --watch`); only
+    /// changed values invalidate the checks that read them. Returns how many
     /// facts changed.
-    pub fn recollect(&mut self, affected: &dyn Fn(&str) -> bool) -> usize {
+    pub fn recollect(&mut self, changes: &Changes) -> usize {
         let Source::Live { collectors, runtime } = &self.source else { return 0 };
         collectors.begin_phase();
-        let calls: Vec<FactCall> = self
-            .program
-            .db
-            .fact_keys()
-            .into_iter()
-            .filter(|k| affected(k))
-            .filter_map(|k| self.calls.lock().ok().and_then(|c| c.get(&k).cloned()))
-            .collect();
+        let Ok(known) = self.calls.lock() else { return 0 };
+        let calls: Vec<FactCall> = known.values().filter(|call| collectors.affected(call, changes)).cloned().collect();
+        drop(known);
         let collected = collectors.collect_all(runtime, calls, &mut |_, _| {});
         let mut changed = 0;
         for (call, value) in collected {
@@ -162,7 +161,7 @@ impl Session {
         }
         // Report facts (inline ignores, evidence) are read again on demand.
         if let Ok(mut extra) = self.extra.lock() {
-            extra.retain(|k, _| !affected(k));
+            extra.retain(|_, (call, _)| call.as_ref().is_some_and(|call| !collectors.affected(call, changes)));
         }
         changed
     }
@@ -176,7 +175,7 @@ impl Session {
             facts.insert(crate::redact::line(&k), recorded(&v));
         }
         if let Ok(extra) = self.extra.lock() {
-            for (k, v) in extra.iter() {
+            for (k, (_, v)) in extra.iter() {
                 facts.insert(crate::redact::line(k), recorded(v));
             }
         }
@@ -224,7 +223,7 @@ fn recorded(v: &Result<Value, FactError>) -> Recorded {
 impl FactSource for Session {
     fn fact(&self, call: &FactCall) -> Result<Value, FactError> {
         let key = call.key();
-        if let Some(v) = self.extra.lock().ok().and_then(|e| e.get(&key).cloned()) {
+        if let Some(v) = self.extra.lock().ok().and_then(|e| e.get(&key).map(|(_, v)| v.clone())) {
             return v;
         }
         let value = match &self.source {
@@ -235,25 +234,8 @@ impl FactSource for Session {
             Source::Replay => Err(FactError::new(format!("fact `{key}` is not in the snapshot"))),
         };
         if let Ok(mut extra) = self.extra.lock() {
-            extra.insert(key.clone(), value.clone());
-        }
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.insert(key, call.clone());
+            extra.insert(key, (Some(call.clone()), value.clone()));
         }
         value
     }
-}
-
-/// Whether a fact may have changed when these files (paths relative to the
-/// target) changed: facts over the whole tree always, facts about one file
-/// when it is that file.
-pub fn affected_by(key: &str, changed: &[String]) -> bool {
-    const TREE: [&str; 5] = ["files.glob(", "files.dirs(", "files.grep(", "files.exists(", "files.get("];
-    if TREE.iter().any(|t| key.starts_with(t)) {
-        return true;
-    }
-    changed.iter().any(|p| {
-        let quoted = serde_json::to_string(p).unwrap_or_default();
-        key.contains(&format!("@{quoted}")) || key.contains(&format!("({quoted})"))
-    })
 }

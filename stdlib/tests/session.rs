@@ -8,7 +8,7 @@ use mlpol_stdlib::collect::{Collector, Collectors, FactFuture, FileCollector, Me
 use mlpol_stdlib::files::Repo;
 use mlpol_stdlib::program::Program;
 use mlpol_stdlib::schema::schema;
-use mlpol_stdlib::session::{affected_by, Session};
+use mlpol_stdlib::session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,8 +96,9 @@ fn after_a_file_changes_only_the_checks_that_read_it_are_evaluated_again() {
     assert_eq!(evaluated(&session).len(), 3);
 
     std::fs::write(dir.join("compose.yml"), "services:\n  web:\n    image: x\n    mem_limit: 1g\n").unwrap();
-    repo.refresh();
-    let changed = session.recollect(&|k: &str| affected_by(k, &["compose.yml".to_string()]));
+    let changes = repo.refresh_paths(&["compose.yml".to_string()]);
+    assert!(!changes.full, "an edited file is applied to the walk alone");
+    let changed = session.recollect(&changes);
     assert_eq!(changed, 2, "the glob (size changed) and the document");
     let second = session.evaluate(None, &mut |_, _| {});
     assert_eq!(status(&second, "t.compose"), Status::Pass);
@@ -105,8 +106,8 @@ fn after_a_file_changes_only_the_checks_that_read_it_are_evaluated_again() {
 
     // A file no check reads changes nothing.
     std::fs::write(dir.join("notes.txt"), "x").unwrap();
-    repo.refresh();
-    assert_eq!(session.recollect(&|k: &str| affected_by(k, &["notes.txt".to_string()])), 0);
+    let changes = repo.refresh_paths(&["notes.txt".to_string()]);
+    assert_eq!(session.recollect(&changes), 0);
     session.evaluate(None, &mut |_, _| {});
     assert!(evaluated(&session).is_empty());
 }

@@ -229,3 +229,157 @@ fn hostile_entries_are_survived() {
     assert_eq!(read("nul.yaml"), "binary file");
     assert_eq!(read("loop"), "cannot read: filesystem loop or too many symbolic links");
 }
+
+/// The facts over a tree that watch mode keeps up to date, by key.
+fn tree_facts() -> Vec<FactCall> {
+    let call = |ns: &str, name: &str, args: Vec<Value>| FactCall { namespace: ns.into(), name: name.into(), args };
+    vec![
+        call("files", "glob", vec![Value::str("**/*")]),
+        call("files", "glob", vec![Value::str("*.yml")]),
+        call("files", "glob", vec![Value::str("conf/**")]),
+        call("files", "dirs", vec![Value::str("**")]),
+        call("files", "grep", vec![Value::new(Kind::Regex("image: (\\w+)".into())), Value::str("**/*.yml")]),
+        call("files", "grep", vec![Value::new(Kind::Regex("TODO".into())), Value::str("**/*")]),
+        call("secrets", "scan", vec![Value::str("**/*")]),
+        call("files", "exists", vec![Value::str("conf/app.yml")]),
+        call("files", "exists", vec![Value::str("new/deep/x.yml")]),
+        call("files", "get", vec![Value::str("compose.yml")]),
+        call("files", "gitignored", vec![Value::str("local.env")]),
+        call("files", "text", vec![Value::str("compose.yml")]),
+        call("doc", "yaml", vec![Value::str("conf/app.yml")]),
+    ]
+}
+
+#[test]
+fn changed_paths_applied_to_the_walk_give_what_a_new_walk_gives() {
+    let dir = temp("refresh");
+    write(
+        &dir,
+        &[
+            ("compose.yml", "services:\n  web:\n    image: nginx\n"),
+            ("conf/app.yml", "debug: true\n"),
+            ("conf/notes.md", "# notes\n"),
+            (".venv/lib/site.py", "x = 1\n"),
+            (".gitignore", "*.tmp\n"),
+        ],
+    );
+    let key = "AKIA".to_string() + "Z7QX4M2N8R5T3W6Y";
+    let repo = Repo::new(&dir);
+    let facts = tree_facts();
+    let values = |repo: &Repo| -> Vec<String> {
+        facts.iter().map(|c| format!("{:?}", repo.fact(c).map_err(|e| e.message))).collect()
+    };
+    let mut before = values(&repo);
+    // (what is done, the paths a watcher reports, whether one path at a time is enough)
+    type Step<'a> = (&'a str, Box<dyn Fn(&Path)>, Vec<&'a str>, bool);
+    let k = key.clone();
+    let steps: Vec<Step> = vec![
+        (
+            "edit a file",
+            Box::new(|d| std::fs::write(d.join("compose.yml"), "services:\n  db:\n    image: pg\n").unwrap()),
+            vec!["compose.yml"],
+            false,
+        ),
+        (
+            "plant a secret",
+            Box::new(move |d| std::fs::write(d.join("conf/app.yml"), format!("key: {k}\nTODO: x\n")).unwrap()),
+            vec!["conf/app.yml"],
+            false,
+        ),
+        (
+            "new file in a known directory",
+            Box::new(|d| std::fs::write(d.join("conf/extra.yml"), "image: redis\n").unwrap()),
+            vec!["conf/extra.yml"],
+            false,
+        ),
+        (
+            "chmod",
+            Box::new(|d| {
+                std::fs::set_permissions(d.join("conf/extra.yml"), std::fs::Permissions::from_mode(0o600)).unwrap()
+            }),
+            vec!["conf/extra.yml"],
+            false,
+        ),
+        (
+            "remove a file",
+            Box::new(|d| std::fs::remove_file(d.join("conf/notes.md")).unwrap()),
+            vec!["conf/notes.md"],
+            false,
+        ),
+        (
+            "a symbolic link",
+            Box::new(|d| std::os::unix::fs::symlink("compose.yml", d.join("link.yml")).unwrap()),
+            vec!["link.yml"],
+            false,
+        ),
+        (
+            "churn in a skipped directory",
+            Box::new(|d| std::fs::write(d.join(".venv/lib/other.py"), "TODO\n").unwrap()),
+            vec![".venv/lib/other.py"],
+            false,
+        ),
+        (
+            "a new directory",
+            Box::new(|d| write(d, &[("new/deep/x.yml", "image: a\n")])),
+            vec!["new", "new/deep", "new/deep/x.yml"],
+            true,
+        ),
+        (
+            "an ignore file changes",
+            Box::new(|d| std::fs::write(d.join(".gitignore"), "*.env\n").unwrap()),
+            vec![".gitignore"],
+            true,
+        ),
+        (
+            "a directory goes",
+            Box::new(|d| std::fs::remove_dir_all(d.join("new")).unwrap()),
+            vec!["new/deep/x.yml", "new/deep", "new"],
+            true,
+        ),
+        (
+            "a file becomes a directory",
+            Box::new(|d| {
+                std::fs::remove_file(d.join("link.yml")).unwrap();
+                write(d, &[("link.yml/a", "b\n")])
+            }),
+            vec!["link.yml", "link.yml/a"],
+            true,
+        ),
+    ];
+    for (what, change, paths, full) in steps {
+        change(&dir);
+        let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        let changes = repo.refresh_paths(&paths);
+        assert_eq!(changes.full, full, "{what}: a full refresh?");
+        let affected: Vec<bool> = facts.iter().map(|c| repo.affected(c, &changes)).collect();
+        let after = values(&repo);
+        assert_eq!(after, values(&Repo::new(&dir)), "{what}: the refreshed walk differs from a new one");
+        // Every fact whose value changed is one `affected` named.
+        for (((call, b), a), affected) in facts.iter().zip(&before).zip(&after).zip(&affected) {
+            if a != b {
+                assert!(affected, "{what}: `{}` changed but is not affected", call.key());
+            }
+        }
+        before = after;
+    }
+    // Skipped directories stay out of listings, patched or not.
+    for call in &facts[..4] {
+        let listed = format!("{:?}", repo.fact(call).unwrap());
+        assert!(!listed.contains(".venv"), "{}: {listed}", call.key());
+    }
+    // An edit affects only the facts whose value it changes: the globs that
+    // list the file (its size changed) and the grep whose matches changed,
+    // not the grep or secret scan that find nothing new in it.
+    std::fs::write(dir.join("conf/extra.yml"), "image: redis\nimage: b\n").unwrap();
+    let changes = repo.refresh_paths(&["conf/extra.yml".to_string()]);
+    let affected: Vec<String> = facts.iter().filter(|c| repo.affected(c, &changes)).map(FactCall::key).collect();
+    assert_eq!(
+        affected,
+        [
+            r#"files.glob("**/*")"#,
+            r#"files.glob("*.yml")"#,
+            r#"files.glob("conf/**")"#,
+            r#"files.grep(re"image: (\\w+)", "**/*.yml")"#,
+        ]
+    );
+}

@@ -313,6 +313,6 @@ for i in range(edits):
 p.terminate()
 p.wait()
 print(f"edit to updated report: median {statistics.median(lat):.0f} ms, min {min(lat):.0f} ms, max {max(lat):.0f} ms "
-      f"(includes the 30 ms debounce); reported processing: median {statistics.median(inner)} ms")
+      f"(includes the 10 ms debounce); reported processing: median {statistics.median(inner)} ms")
 print(f"checks evaluated again per edit: {', '.join(sorted(set(evaluated)))}")
 PY

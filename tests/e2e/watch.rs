@@ -82,4 +82,19 @@ fn watch_reports_what_became_failing_and_what_was_fixed() {
     let seen = w.until("checks evaluated again");
     assert!(seen.iter().any(|l| l.starts_with("fixed     docker.compose.isolation (pass)")), "{seen:#?}");
     assert!(seen.last().unwrap().ends_with("gate pass"));
+
+    // An inline ignore added as a trailing comment changes no parsed value,
+    // so the check's result stays the same (the glob's file size changes,
+    // so it runs again); the report applies the new marker all the same.
+    write(&dir, &[("docker-compose.yml", &good.replace("\"1000\"", "root"))]);
+    w.until("checks evaluated again");
+    let ignored =
+        good.replace("user: \"1000\"", "user: root  # mlpol:ignore docker.compose.isolation runs as root by design");
+    write(&dir, &[("docker-compose.yml", &ignored)]);
+    let seen = w.until("checks evaluated again");
+    assert!(seen.iter().any(|l| l.starts_with("fixed     docker.compose.isolation (pass)")), "{seen:#?}");
+    // And taking it away brings the finding back.
+    write(&dir, &[("docker-compose.yml", &good.replace("\"1000\"", "root"))]);
+    let seen = w.until("checks evaluated again");
+    assert!(seen.iter().any(|l| l.starts_with("failing   docker.compose.isolation (fail)")), "{seen:#?}");
 }

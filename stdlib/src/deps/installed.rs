@@ -15,7 +15,7 @@ pub const MAX_DISTRIBUTIONS: usize = 10_000;
 /// The most bytes of one metadata file read.
 const MAX_HEADER_BYTES: u64 = 1 << 20;
 /// Virtual environment directories looked for in the target.
-const VENV_DIRS: &[&str] = &[".venv", "venv", "env"];
+pub(super) const VENV_DIRS: &[&str] = &[".venv", "venv", "env"];
 
 /// The distributions of the virtual environment `venv` (relative to the
 /// target or absolute), else of `.venv`, `venv` or `env` in the target.

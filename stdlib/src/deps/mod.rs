@@ -26,7 +26,7 @@ pub mod osv;
 mod zip;
 
 use crate::collect::{Collector, FactFuture, Settings};
-use crate::files::Repo;
+use crate::files::{Changes, Repo};
 use mlpol_lang::eval::{FactCall, FactError};
 use mlpol_lang::types::{Schema, Type};
 use mlpol_lang::value::{record, Origin, Value};
@@ -178,6 +178,27 @@ impl Collector for DepsCollector {
                 other => Err(FactError::new(format!("no collector for `deps.{other}`"))),
             }
         })
+    }
+    /// Declared, locked and vulnerable packages change with the files they
+    /// are read from: the manifests, lock files and requirements files (any
+    /// `.txt` or `.in`, since a requirements file may include one of any
+    /// name); installed ones with the virtualenv's files.
+    fn affected(&self, call: &FactCall, changes: &Changes) -> bool {
+        let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+        match call.name.as_str() {
+            "installed" => {
+                let venv = call.args.first().and_then(|v| v.as_str()).unwrap_or_default().trim().trim_matches('/');
+                let dirs: Vec<&str> = if venv.is_empty() { installed::VENV_DIRS.to_vec() } else { vec![venv] };
+                changes.full
+                    || changes.paths.iter().any(|p| dirs.iter().any(|d| p == d || p.starts_with(&format!("{d}/"))))
+            }
+            _ => changes.paths.iter().map(|p| name(p)).any(|n| {
+                matches!(n.as_str(), "pyproject.toml" | "setup.cfg" | "uv.lock" | "poetry.lock")
+                    || (n.starts_with("pylock.") && n.ends_with(".toml"))
+                    || n.ends_with(".txt")
+                    || n.ends_with(".in")
+            }),
+        }
     }
 }
 
@@ -394,5 +415,34 @@ mod tests {
         assert_eq!(normalize_name("ruamel.yaml"), "ruamel-yaml");
         assert_eq!(normalize_name("a-_.b"), "a-b");
         assert_eq!(normalize_name("requests"), "requests");
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+
+    #[test]
+    fn dependency_facts_follow_the_files_they_are_read_from() {
+        let deps = DepsCollector::new(Arc::new(Repo::new(std::env::temp_dir())), &Settings::default());
+        let call = |name: &str, args: Vec<Value>| FactCall { namespace: "deps".into(), name: name.into(), args };
+        let changed = |paths: &[&str]| Changes { paths: paths.iter().map(|p| p.to_string()).collect(), full: false };
+        for name in ["declared", "locked", "vulnerabilities"] {
+            let c = call(name, vec![]);
+            for p in
+                ["pyproject.toml", "svc/requirements-dev.txt", "uv.lock", "a/poetry.lock", "pylock.ci.toml", "base.in"]
+            {
+                assert!(deps.affected(&c, &changed(&[p])), "{name} after {p}");
+            }
+            for p in ["README.md", "src/app.py", "docker-compose.yml"] {
+                assert!(!deps.affected(&c, &changed(&[p])), "{name} after {p}");
+            }
+        }
+        let installed = call("installed", vec![Value::str("")]);
+        assert!(deps.affected(&installed, &changed(&[".venv/lib/python3.12/site-packages/x/METADATA"])));
+        assert!(!deps.affected(&installed, &changed(&["src/app.py"])));
+        let named = call("installed", vec![Value::str("envs/ci")]);
+        assert!(deps.affected(&named, &changed(&["envs/ci/lib/x"])));
+        assert!(!deps.affected(&named, &changed(&[".venv/lib/x"])));
     }
 }

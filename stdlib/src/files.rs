@@ -75,7 +75,7 @@ enum Scan {
     /// `files.dirs`: the directory's record.
     Dirs,
     /// `files.grep`: the matching lines of the file.
-    Grep(regex::Regex),
+    Grep(Arc<regex::Regex>),
     /// `secrets.scan`: the secrets in the file.
     Secrets,
 }
@@ -145,6 +145,8 @@ pub struct Repo {
     /// Compiled globs by pattern: a policy names a few dozen, and watch mode
     /// matches each changed path against all of them.
     matchers: Mutex<HashMap<String, Glob>>,
+    /// Compiled regular expressions of greps by source.
+    regexes: Mutex<HashMap<String, Arc<regex::Regex>>>,
 }
 
 impl Repo {
@@ -161,6 +163,7 @@ impl Repo {
             entries: RwLock::new(None),
             walking: Mutex::new(()),
             matchers: Mutex::default(),
+            regexes: Mutex::default(),
         }
     }
 
@@ -532,6 +535,23 @@ impl Repo {
         self.listing(call, pattern, scan)
     }
 
+    /// The compiled regular expression of a grep, compiled once: a policy
+    /// may grep file by file with one pattern (a listing per file keeps it).
+    fn regex(&self, source: &str) -> Result<Arc<regex::Regex>, FactError> {
+        if let Some(re) = self.regexes.lock().ok().and_then(|r| r.get(source).cloned()) {
+            return Ok(re);
+        }
+        let re = regex::RegexBuilder::new(source)
+            .size_limit(1 << 22)
+            .build()
+            .map(Arc::new)
+            .map_err(|e| FactError::new(format!("invalid regular expression: {e}")))?;
+        if let Ok(mut all) = self.regexes.lock() {
+            all.insert(source.to_string(), re.clone());
+        }
+        Ok(re)
+    }
+
     /// The compiled glob of a pattern, compiled once.
     fn matcher(&self, pattern: &str) -> Result<Glob, FactError> {
         if let Some(m) = self.matchers.lock().ok().and_then(|m| m.get(pattern).cloned()) {
@@ -580,10 +600,7 @@ impl Repo {
             Kind::Regex(r) | Kind::Str(r) => r.to_string(),
             _ => return Err(FactError::new("`files.grep` needs a regular expression")),
         };
-        let re = regex::RegexBuilder::new(&source)
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| FactError::new(format!("invalid regular expression: {e}")))?;
+        let re = self.regex(&source)?;
         let found = self.listing(call, glob, Scan::Grep(re))?;
         if matches!(&found.kind, Kind::List(items) if items.len() > 100_000) {
             return Err(FactError::new("more than 100000 matches"));

@@ -37,6 +37,16 @@ impl Drop for Watch {
     }
 }
 
+/// Saves a file as many editors do: written beside the watched tree, then
+/// renamed over the old one — the watcher sees one event and never a
+/// half-written file (a plain write is a truncation, then a write, which a
+/// loaded machine can split across the debounce).
+fn save(dir: &std::path::Path, name: &str, text: &str) {
+    let beside = dir.with_extension("saving");
+    std::fs::write(&beside, text).unwrap();
+    std::fs::rename(&beside, dir.join(name)).unwrap();
+}
+
 fn watch(dir: &std::path::Path) -> Watch {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlpol"))
         .args(["eval", ".", "--watch", "--only", "docker.compose", "--only", "secrets.config_files"])
@@ -71,14 +81,14 @@ fn watch_reports_what_became_failing_and_what_was_fixed() {
     w.until("watching");
     // Give the watcher a moment to be in place before the first edit.
     std::thread::sleep(Duration::from_millis(300));
-    write(&dir, &[("docker-compose.yml", &good.replace("\"1000\"", "root"))]);
+    save(&dir, "docker-compose.yml", &good.replace("\"1000\"", "root"));
     let seen = w.until("checks evaluated again");
     assert!(seen.iter().any(|l| l.starts_with("failing   docker.compose.isolation (fail)")), "{seen:#?}");
     let summary = seen.last().unwrap();
     // Only the check that reads the edited file is evaluated again.
     assert!(summary.contains(", 1 of 2 checks evaluated again"), "{summary}");
     assert!(summary.ends_with("gate fail"), "{summary}");
-    write(&dir, &[("docker-compose.yml", good)]);
+    save(&dir, "docker-compose.yml", good);
     let seen = w.until("checks evaluated again");
     assert!(seen.iter().any(|l| l.starts_with("fixed     docker.compose.isolation (pass)")), "{seen:#?}");
     assert!(seen.last().unwrap().ends_with("gate pass"));
@@ -86,15 +96,15 @@ fn watch_reports_what_became_failing_and_what_was_fixed() {
     // An inline ignore added as a trailing comment changes no parsed value,
     // so the check's result stays the same (the glob's file size changes,
     // so it runs again); the report applies the new marker all the same.
-    write(&dir, &[("docker-compose.yml", &good.replace("\"1000\"", "root"))]);
+    save(&dir, "docker-compose.yml", &good.replace("\"1000\"", "root"));
     w.until("checks evaluated again");
     let ignored =
         good.replace("user: \"1000\"", "user: root  # mlpol:ignore docker.compose.isolation runs as root by design");
-    write(&dir, &[("docker-compose.yml", &ignored)]);
+    save(&dir, "docker-compose.yml", &ignored);
     let seen = w.until("checks evaluated again");
     assert!(seen.iter().any(|l| l.starts_with("fixed     docker.compose.isolation (pass)")), "{seen:#?}");
     // And taking it away brings the finding back.
-    write(&dir, &[("docker-compose.yml", &good.replace("\"1000\"", "root"))]);
+    save(&dir, "docker-compose.yml", &good.replace("\"1000\"", "root"));
     let seen = w.until("checks evaluated again");
     assert!(seen.iter().any(|l| l.starts_with("failing   docker.compose.isolation (fail)")), "{seen:#?}");
 }

@@ -183,7 +183,7 @@ impl Repo {
     /// removed, and what was read from it (binary sniff, secrets, grep
     /// matches) forgotten. What one path cannot tell — a directory that
     /// appeared or went, a changed `.gitignore`/`.dvcignore`, a tree with
-    /// unlisted directories, a name that is not UTF-8 — forgets the whole
+    /// unlisted directories or with a name that is not UTF-8 — forgets the whole
     /// walk instead, as [`Repo::refresh`]; [`Changes::full`] says so.
     pub fn refresh_paths(&self, paths: &[String]) -> Changes {
         let paths: Vec<String> = paths.iter().map(|p| normalize(p)).collect();
@@ -208,9 +208,13 @@ impl Repo {
 
     /// Applies one changed path to the tree; `false` when it takes a new walk.
     fn apply(&self, tree: &mut Tree, rel: &str) -> bool {
-        if rel.is_empty() || rel.contains(char::REPLACEMENT_CHARACTER) || !tree.errors.is_empty() {
+        // Listings are kept in the order of the names as shown, which is the
+        // walk's order only while every name is UTF-8.
+        let lossy = || rel.contains(char::REPLACEMENT_CHARACTER) || tree.entries.iter().any(|e| e.os_rel.is_some());
+        if rel.is_empty() || !tree.errors.is_empty() || lossy() {
             return false;
         }
+
         if rel.split('/').any(|c| c == ".git") {
             return true;
         }
@@ -248,7 +252,7 @@ impl Repo {
                         }
                     }
                     None => {
-                        let at = tree.entries.partition_point(|e| walk_order(&e.rel, rel).is_lt());
+                        let at = tree.entries.partition_point(|e| e.fs_rel() < Path::new(rel));
                         tree.entries.insert(at, entry);
                     }
                 }
@@ -732,9 +736,11 @@ impl Tree {
         }
     }
 
-    /// The index of the entry at `rel` (entries are in walk order).
+    /// The index of the entry at `rel`. Entries are in walk order: by the
+    /// bytes of the names the file system has, which a name that is not
+    /// UTF-8 no longer has in `rel` (shown lossily), hence `fs_rel`.
     fn find(&self, rel: &str) -> Option<usize> {
-        self.entries.binary_search_by(|e| walk_order(&e.rel, rel)).ok()
+        self.entries.binary_search_by(|e| e.fs_rel().cmp(Path::new(rel))).ok()
     }
 
     /// Forgets what was read from a file.

@@ -383,3 +383,25 @@ fn changed_paths_applied_to_the_walk_give_what_a_new_walk_gives() {
         ]
     );
 }
+
+#[test]
+fn a_name_that_is_not_utf8_does_not_hide_its_neighbours() {
+    // The walk orders a directory by the bytes of its names; `\xc0` sorts
+    // before `é` (`\xc3\xa9`), while its lossy form (U+FFFD) sorts after.
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp("lossy");
+    write(&dir, &[("aa.yml", "a: 1\n"), ("ab.yml", "a: 1\n"), ("aé.yml", "a: 1\n"), ("b.yml", "b: 1\n")]);
+    std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"a\xc0.yml")), "c: 1\n").unwrap();
+    let repo = Repo::new(&dir);
+    for p in ["aa.yml", "ab.yml", "aé.yml", "b.yml"] {
+        assert_eq!(fact(&repo, "files", "exists", vec![Value::str(p)]).unwrap(), Value::bool(true), "{p}");
+        let got = fact(&repo, "files", "get", vec![Value::str(p)]).unwrap();
+        assert_eq!(field(&got, "path"), &Value::str(p));
+    }
+    // An edit next to such a name is applied by a new walk, and seen.
+    std::fs::write(dir.join("aé.yml"), "a: 22\n").unwrap();
+    let changes = repo.refresh_paths(&["aé.yml".to_string()]);
+    assert!(changes.full, "a tree with a name that is not UTF-8 is walked again");
+    let got = fact(&repo, "files", "get", vec![Value::str("aé.yml")]).unwrap();
+    assert_eq!(field(&got, "size"), &Value::new(Kind::Size(6)));
+}

@@ -121,11 +121,6 @@ impl Database {
         out
     }
 
-    /// Keys of the collected facts.
-    pub fn fact_keys(&self) -> Vec<String> {
-        self.facts.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default()
-    }
-
     /// Starts recording query executions; see [`Database::take_log`].
     pub fn with_log(mut self) -> Database {
         self.log = Some(Arc::default());

@@ -148,7 +148,7 @@ impl Collectors {
             let e = FactError { message: "not collected: --offline".to_string(), origin: None, skipped: true };
             return Box::pin(async move { Err(e) });
         }
-        match self.collectors.iter().find(|c| c.namespaces().contains(&call.namespace.as_str())) {
+        match self.collector_for(&call.namespace) {
             Some(c) => {
                 let timeout = self.timeout;
                 let key = call.key();
@@ -170,10 +170,12 @@ impl Collectors {
     /// Whether a collected fact may have changed with these file changes
     /// (see [`Collector::affected`]).
     pub fn affected(&self, call: &FactCall, changes: &Changes) -> bool {
-        self.collectors
-            .iter()
-            .find(|c| c.namespaces().contains(&call.namespace.as_str()))
-            .is_some_and(|c| c.affected(call, changes))
+        self.collector_for(&call.namespace).is_some_and(|c| c.affected(call, changes))
+    }
+
+    /// The collector that answers a namespace.
+    fn collector_for(&self, namespace: &str) -> Option<&Arc<dyn Collector>> {
+        self.collectors.iter().find(|c| c.namespaces().contains(&namespace))
     }
 
     /// Collects the calls concurrently (at most `jobs` at a time); results

@@ -68,7 +68,6 @@ pub struct Tree {
 }
 
 /// What a listing collects from each entry its glob matches.
-#[derive(Clone)]
 enum Scan {
     /// `files.glob`: the file's record.
     Files,
@@ -83,7 +82,7 @@ enum Scan {
 /// One glob's results over the tree: for each entry with results (in walk
 /// order), what [`Scan`] found in it.
 struct Listing {
-    matcher: Glob,
+    matcher: Arc<Glob>,
     scan: Scan,
     items: Vec<(String, Arc<[Value]>)>,
     /// Patched into something other than what its fact last returned.
@@ -144,7 +143,7 @@ pub struct Repo {
     walking: Mutex<()>,
     /// Compiled globs by pattern: a policy names a few dozen, and watch mode
     /// matches each changed path against all of them.
-    matchers: Mutex<HashMap<String, Glob>>,
+    matchers: Mutex<HashMap<String, Arc<Glob>>>,
     /// Compiled regular expressions of greps by source.
     regexes: Mutex<HashMap<String, Arc<regex::Regex>>>,
 }
@@ -171,20 +170,13 @@ impl Repo {
         &self.root
     }
 
-    /// Forgets the walk: the next fact walks the target again.
-    pub fn refresh(&self) {
-        if let Ok(mut e) = self.entries.write() {
-            *e = None;
-        }
-    }
-
     /// Applies changed paths (relative to the target) to the walk already
-    /// made: each path is `stat`ed again and its entry added, replaced or
-    /// removed, and what was read from it (binary sniff, secrets, grep
-    /// matches) forgotten. What one path cannot tell — a directory that
-    /// appeared or went, a changed `.gitignore`/`.dvcignore`, a tree with
-    /// unlisted directories or with a name that is not UTF-8 — forgets the whole
-    /// walk instead, as [`Repo::refresh`]; [`Changes::full`] says so.
+    /// made: each path is `stat`ed again, its entry added, replaced or
+    /// removed, and the listings that match it patched. What one path
+    /// cannot tell — a directory that appeared or went, a changed
+    /// `.gitignore`/`.dvcignore`, a tree with unlisted directories or with a
+    /// name that is not UTF-8 — forgets the whole walk instead, so the next
+    /// fact walks the target again; [`Changes::full`] says so.
     pub fn refresh_paths(&self, paths: &[String]) -> Changes {
         let paths: Vec<String> = paths.iter().map(|p| normalize(p)).collect();
         let full = match self.entries.write() {
@@ -214,7 +206,6 @@ impl Repo {
         if rel.is_empty() || !tree.errors.is_empty() || lossy() {
             return false;
         }
-
         if rel.split('/').any(|c| c == ".git") {
             return true;
         }
@@ -300,13 +291,10 @@ impl Repo {
         let text = |i: usize| call.args.get(i).and_then(|v| v.get("path").or(Some(v))).and_then(|v| v.as_str());
         // This runs for every collected fact after every edit: no
         // allocation unless a path needs normalising.
-        let at_or_under = |p: &str| {
+        let changed_here = |p: &str| {
             let normal: std::borrow::Cow<str> =
                 if p.split('/').any(|c| matches!(c, "" | "." | "..")) { normalize(p).into() } else { p.into() };
-            changes
-                .paths
-                .iter()
-                .any(|c| *normal == **c || normal.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/')))
+            changes.paths.iter().any(|c| at_or_under(&normal, c))
         };
         if let Some(key) = Listing::key(call) {
             // `refresh_paths` patched the listing and knows.
@@ -321,9 +309,9 @@ impl Repo {
             ("secrets", "history") => !changes.paths.is_empty(),
             ("git", _) => changes.full,
             ("files", "exists" | "get" | "gitignored" | "dvcignored") => {
-                changes.full || text(0).is_some_and(at_or_under)
+                changes.full || text(0).is_some_and(changed_here)
             }
-            _ => text(0).is_some_and(at_or_under),
+            _ => text(0).is_some_and(changed_here),
         }
     }
 
@@ -346,8 +334,8 @@ impl Repo {
         let arg = |i: usize| call.args.get(i).cloned().unwrap_or_else(Value::null);
         let text_arg = |i: usize| arg(i).as_str().map(str::to_string).unwrap_or_default();
         match (call.namespace.as_str(), call.name.as_str()) {
-            ("files", "glob") => self.glob(call, &text_arg(0), "file"),
-            ("files", "dirs") => self.glob(call, &text_arg(0), "dir"),
+            ("files", "glob") => self.listing(call, &text_arg(0), Scan::Files),
+            ("files", "dirs") => self.listing(call, &text_arg(0), Scan::Dirs),
             ("files", "get") => {
                 let p = normalize(&text_arg(0));
                 let walk = self.walk();
@@ -534,38 +522,20 @@ impl Repo {
         })
     }
 
-    fn glob(&self, call: &FactCall, pattern: &str, kind: &str) -> Result<Value, FactError> {
-        let scan = if kind == "dir" { Scan::Dirs } else { Scan::Files };
-        self.listing(call, pattern, scan)
-    }
-
     /// The compiled regular expression of a grep, compiled once: a policy
     /// may grep file by file with one pattern (a listing per file keeps it).
     fn regex(&self, source: &str) -> Result<Arc<regex::Regex>, FactError> {
-        if let Some(re) = self.regexes.lock().ok().and_then(|r| r.get(source).cloned()) {
-            return Ok(re);
-        }
-        let re = regex::RegexBuilder::new(source)
-            .size_limit(1 << 22)
-            .build()
-            .map(Arc::new)
-            .map_err(|e| FactError::new(format!("invalid regular expression: {e}")))?;
-        if let Ok(mut all) = self.regexes.lock() {
-            all.insert(source.to_string(), re.clone());
-        }
-        Ok(re)
+        compiled(&self.regexes, source, || {
+            regex::RegexBuilder::new(source)
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| FactError::new(format!("invalid regular expression: {e}")))
+        })
     }
 
     /// The compiled glob of a pattern, compiled once.
-    fn matcher(&self, pattern: &str) -> Result<Glob, FactError> {
-        if let Some(m) = self.matchers.lock().ok().and_then(|m| m.get(pattern).cloned()) {
-            return Ok(m);
-        }
-        let m = compile_glob(pattern)?;
-        if let Ok(mut all) = self.matchers.lock() {
-            all.insert(pattern.to_string(), m.clone());
-        }
-        Ok(m)
+    fn matcher(&self, pattern: &str) -> Result<Arc<Glob>, FactError> {
+        compiled(&self.matchers, pattern, || compile_glob(pattern))
     }
 
     fn read_text(&self, file: &Value) -> Result<(String, String), FactError> {
@@ -647,7 +617,7 @@ impl Repo {
 impl Repo {
     /// Whether a secret found in history is still in the file today.
     fn still_present(&self, tree: &Tree, f: &crate::secrets::SecretFinding) -> bool {
-        let Some(e) = tree.entries.iter().find(|e| e.rel == f.path && e.kind == "file") else {
+        let Some(e) = tree.find(&f.path).and_then(|i| tree.entries.get(i)).filter(|e| e.kind == "file") else {
             return false;
         };
         read_capped(&self.root.join(e.fs_rel())).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(&f.clear))
@@ -880,12 +850,27 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// What `source` compiles to, from `cache` or compiled once and kept.
+fn compiled<T>(
+    cache: &Mutex<HashMap<String, Arc<T>>>,
+    source: &str,
+    compile: impl FnOnce() -> Result<T, FactError>,
+) -> Result<Arc<T>, FactError> {
+    if let Some(done) = cache.lock().ok().and_then(|c| c.get(source).cloned()) {
+        return Ok(done);
+    }
+    let done = Arc::new(compile()?);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(source.to_string(), done.clone());
+    }
+    Ok(done)
+}
+
 /// A compiled glob. A pattern without `/` matches the file name at any
 /// depth. Cheap tests decide most paths before the glob's regular
 /// expression runs (watch mode matches every changed path against every
 /// glob a policy used): a pattern without wildcards is compared as text, and
 /// a path outside the pattern's leading literal directories cannot match.
-#[derive(Clone)]
 struct Glob {
     /// The pattern, when it has no wildcard.
     literal: Option<String>,
@@ -921,6 +906,11 @@ fn compile_glob(pattern: &str) -> Result<Glob, FactError> {
         _ => "",
     };
     Ok(Glob { literal, prefix: prefix.to_string(), matcher })
+}
+
+/// Whether `path` is `dir` or inside it (both relative to the target).
+pub(crate) fn at_or_under(path: &str, dir: &str) -> bool {
+    path == dir || path.strip_prefix(dir.trim_end_matches('/')).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Whether `rel` is a skipped directory or under one: a name without `/`

@@ -4,6 +4,7 @@
 //! [`Report`], the JSON contract every output format is rendered from.
 
 use crate::config::{Attestation, Config, Date, Waiver};
+use crate::files::at_or_under;
 use crate::program::Program;
 use mlpol_lang::eval::{self, CheckResult, FactCall, FactSource, Finding, Status};
 use mlpol_lang::value::{Kind, Origin, Params, Value};
@@ -216,7 +217,7 @@ struct Cached {
 impl Cached {
     fn has_findings_in(&self, path: &str) -> bool {
         let findings = self.report.findings.iter().chain(&self.report.suppressed);
-        findings.filter_map(|f| f.location.as_ref()?.path.as_deref()).any(|p| under(p, path))
+        findings.filter_map(|f| f.location.as_ref()?.path.as_deref()).any(|p| at_or_under(p, path))
     }
 }
 
@@ -225,7 +226,7 @@ impl ReportCache {
     /// ignore markers are read again at the next report, and the checks
     /// whose attestation evidence is there are reported again.
     pub fn forget_paths(&mut self, changed: &[String], config: &Config) {
-        let hit = |p: &str| changed.iter().any(|c| under(p, c));
+        let hit = |p: &str| changed.iter().any(|c| at_or_under(p, c));
         let gone: Vec<String> = self.ignores.keys().filter(|p| hit(p)).cloned().collect();
         for p in gone {
             if let Some(markers) = self.ignores.remove(&p) {
@@ -425,10 +426,6 @@ fn inline_ignores(facts: &dyn FactSource, path: &str) -> Markers {
         .collect()
 }
 
-fn under(path: &str, scope: &str) -> bool {
-    path == scope || path.strip_prefix(scope.trim_end_matches('/')).is_some_and(|rest| rest.starts_with('/'))
-}
-
 /// The inline ignore markers of a file: (line, check, reason).
 type Markers = Vec<(u32, String, String)>;
 
@@ -483,7 +480,7 @@ fn apply(
                 let path = f.location.as_ref().and_then(|l| l.path.as_deref());
                 let in_scope = match (&w.path, path) {
                     (None, _) => true,
-                    (Some(scope), Some(p)) => under(p, scope),
+                    (Some(scope), Some(p)) => at_or_under(p, scope),
                     (Some(_), None) => false,
                 };
                 if in_scope {

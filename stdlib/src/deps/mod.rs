@@ -184,16 +184,14 @@ impl Collector for DepsCollector {
     /// `.txt` or `.in`, since a requirements file may include one of any
     /// name); installed ones with the virtualenv's files.
     fn affected(&self, call: &FactCall, changes: &Changes) -> bool {
-        let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
         match call.name.as_str() {
             "installed" => {
                 let venv = call.args.first().and_then(|v| v.as_str()).unwrap_or_default().trim().trim_matches('/');
                 let dirs: Vec<&str> = if venv.is_empty() { installed::VENV_DIRS.to_vec() } else { vec![venv] };
-                changes.full
-                    || changes.paths.iter().any(|p| dirs.iter().any(|d| p == d || p.starts_with(&format!("{d}/"))))
+                changes.full || changes.paths.iter().any(|p| dirs.iter().any(|d| crate::files::at_or_under(p, d)))
             }
-            _ => changes.paths.iter().map(|p| name(p)).any(|n| {
-                matches!(n.as_str(), "pyproject.toml" | "setup.cfg" | "uv.lock" | "poetry.lock")
+            _ => changes.paths.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).any(|n| {
+                matches!(n, "pyproject.toml" | "setup.cfg" | "uv.lock" | "poetry.lock")
                     || (n.starts_with("pylock.") && n.ends_with(".toml"))
                     || n.ends_with(".txt")
                     || n.ends_with(".in")
